@@ -1,0 +1,134 @@
+"""Choose the Mitsuba variant, find a working libLLVM first, and register our plugins.
+
+Dr.Jit's CPU backend loads libLLVM at run time; Debian's LLVM 14/15 crash in code
+generation, so we point ``DRJIT_LIBLLVM_PATH`` at a known-good one *before* Dr.Jit
+is imported. Order: an existing ``DRJIT_LIBLLVM_PATH``, a pip-installed LLVM
+(``karellen-llvm-core``, the ``[llvm]`` extra), then the system's newest >= 16.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import sys
+from pathlib import Path
+
+from invrender.errors import SetupError
+
+MIN_LLVM_MAJOR = 16
+VARIANTS = ("auto", "llvm_ad_rgb", "cuda_ad_rgb")
+
+LLVM_HELP = (
+    "no working libLLVM (>= {min}) found for Dr.Jit's CPU backend; install one with "
+    "`pip install 'invrender[llvm]'` (no root) or `apt-get install libllvm19`, "
+    "or point DRJIT_LIBLLVM_PATH at a libLLVM.so"
+).format(min=MIN_LLVM_MAJOR)
+
+
+def _llvm_major(path: str) -> int | None:
+    """The LLVM major version encoded in a library file name, if any."""
+    name = os.path.basename(path)
+    match = re.search(r"LLVM[-.]?(?:so\.)?(\d+)", name) or re.search(r"llvm-(\d+)", path)
+    return int(match.group(1)) if match else None
+
+
+def _pip_llvm_candidates() -> list[str]:
+    """libLLVM shipped by a wheel into the current environment (karellen-llvm-core)."""
+    found: list[str] = []
+    for prefix in {sys.prefix, sys.base_prefix}:
+        found += glob.glob(os.path.join(prefix, "lib", "libLLVM.so.*"))
+        found += glob.glob(os.path.join(prefix, "lib", "libLLVM-*.so"))
+    return found
+
+
+def _system_llvm_candidates() -> list[str]:
+    patterns = [
+        "/usr/lib/llvm-*/lib/libLLVM*.so*",
+        "/usr/lib/x86_64-linux-gnu/libLLVM*.so*",
+        "/usr/lib/aarch64-linux-gnu/libLLVM*.so*",
+        "/usr/local/lib/libLLVM*.so*",
+        "/opt/homebrew/opt/llvm/lib/libLLVM*.dylib",
+        "/usr/local/opt/llvm/lib/libLLVM*.dylib",
+    ]
+    return [p for pat in patterns for p in glob.glob(pat)]
+
+
+def _newest_usable(paths: list[str]) -> str | None:
+    usable = [(v, p) for p in paths if (v := _llvm_major(p)) and v >= MIN_LLVM_MAJOR]
+    usable = [(v, p) for v, p in usable if os.path.isfile(p)]
+    return max(usable)[1] if usable else None
+
+
+def find_libllvm() -> str | None:
+    """Path of a libLLVM that Dr.Jit can use, or None."""
+    env = os.environ.get("DRJIT_LIBLLVM_PATH")
+    if env and os.path.isfile(env):
+        return env
+    return _newest_usable(_pip_llvm_candidates()) or _newest_usable(_system_llvm_candidates())
+
+
+def ensure_llvm() -> str:
+    """Set DRJIT_LIBLLVM_PATH to a working LLVM before Dr.Jit loads; raise SetupError if none."""
+    env = os.environ.get("DRJIT_LIBLLVM_PATH")
+    if env and not os.path.isfile(env):
+        raise SetupError(f"DRJIT_LIBLLVM_PATH={env} does not exist; unset it or fix the path")
+    path = find_libllvm()
+    if path is None:
+        raise SetupError(LLVM_HELP)
+    if "drjit" in sys.modules and os.environ.get("DRJIT_LIBLLVM_PATH") != path:
+        # Dr.Jit already initialised its LLVM backend with whatever it found; too late to steer.
+        return os.environ.get("DRJIT_LIBLLVM_PATH", path)
+    os.environ["DRJIT_LIBLLVM_PATH"] = path
+    return path
+
+
+def _cuda_works() -> bool:
+    import drjit as dr
+
+    try:
+        return bool(dr.has_backend(dr.JitBackend.CUDA))
+    except Exception:
+        return False
+
+
+def select_variant(name: str = "auto") -> str:
+    """Set the Mitsuba variant (``auto``: CUDA when a device works, else LLVM) and register plugins.
+
+    Returns the variant name that is active afterwards.
+    """
+    if name not in VARIANTS:
+        raise SetupError(f"unknown variant {name!r}; choose one of {', '.join(VARIANTS)}")
+    if name != "cuda_ad_rgb":
+        ensure_llvm()
+    import mitsuba as mi
+
+    if name == "auto":
+        name = "cuda_ad_rgb" if _cuda_works() else "llvm_ad_rgb"
+    if name == "cuda_ad_rgb" and not _cuda_works():
+        raise SetupError("variant cuda_ad_rgb needs an NVIDIA GPU with a CUDA driver; "
+                         "use --variant llvm_ad_rgb or auto")
+    if mi.variant() != name:
+        try:
+            mi.set_variant(name)
+        except Exception as exc:  # pragma: no cover - depends on the machine
+            raise SetupError(f"cannot set Mitsuba variant {name}: {exc}") from exc
+    if name == "llvm_ad_rgb":
+        _check_llvm_backend()
+
+    from invrender import integrators
+
+    integrators.register()
+    return name
+
+
+def _check_llvm_backend() -> None:
+    import drjit as dr
+
+    if not dr.has_backend(dr.JitBackend.LLVM):
+        raise SetupError(LLVM_HELP + f" (tried {os.environ.get('DRJIT_LIBLLVM_PATH')})")
+
+
+def cache_dir() -> Path:
+    """Where Dr.Jit keeps compiled kernels (first use of a kernel is slow, later ones are cached)."""
+    return Path.home() / ".drjit"
