@@ -12,7 +12,6 @@ import glob
 import os
 import re
 import sys
-from pathlib import Path
 
 from invrender.errors import SetupError
 
@@ -20,16 +19,16 @@ MIN_LLVM_MAJOR = 16
 VARIANTS = ("auto", "llvm_ad_rgb", "cuda_ad_rgb")
 
 LLVM_HELP = (
-    "no working libLLVM (>= {min}) found for Dr.Jit's CPU backend; install one with "
+    f"no working libLLVM (>= {MIN_LLVM_MAJOR}) found for Dr.Jit's CPU backend; install one with "
     "`pip install 'invrender[llvm]'` (no root) or `apt-get install libllvm19`, "
     "or point DRJIT_LIBLLVM_PATH at a libLLVM.so"
-).format(min=MIN_LLVM_MAJOR)
+)
 
 
 def _llvm_major(path: str) -> int | None:
     """The LLVM major version encoded in a library file name, if any."""
     name = os.path.basename(path)
-    match = re.search(r"LLVM[-.]?(?:so\.)?(\d+)", name) or re.search(r"llvm-(\d+)", path)
+    match = re.search(r"llvm-(\d+)/", path) or re.search(r"LLVM[-.]?(?:so\.)?(\d+)", name)
     return int(match.group(1)) if match else None
 
 
@@ -106,8 +105,10 @@ def select_variant(name: str = "auto") -> str:
     if name == "auto":
         name = "cuda_ad_rgb" if _cuda_works() else "llvm_ad_rgb"
     if name == "cuda_ad_rgb" and not _cuda_works():
-        raise SetupError("variant cuda_ad_rgb needs an NVIDIA GPU with a CUDA driver; "
-                         "use --variant llvm_ad_rgb or auto")
+        raise SetupError(
+            "variant cuda_ad_rgb needs an NVIDIA GPU with a CUDA driver; "
+            "use --variant llvm_ad_rgb or auto"
+        )
     if mi.variant() != name:
         try:
             mi.set_variant(name)
@@ -127,8 +128,3 @@ def _check_llvm_backend() -> None:
 
     if not dr.has_backend(dr.JitBackend.LLVM):
         raise SetupError(LLVM_HELP + f" (tried {os.environ.get('DRJIT_LIBLLVM_PATH')})")
-
-
-def cache_dir() -> Path:
-    """Where Dr.Jit keeps compiled kernels (first use of a kernel is slow, later ones are cached)."""
-    return Path.home() / ".drjit"
