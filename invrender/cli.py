@@ -141,7 +141,8 @@ def synth(
         w, _, h = resolution.lower().partition("x")
         width, height = int(w), int(h or w)
     except ValueError:
-        raise ConfigError([f"--resolution {resolution}: expected W or WxH, e.g. 64 or 96x64"]) from None
+        msg = f"--resolution {resolution}: expected W or WxH, e.g. 64 or 96x64"
+        raise ConfigError([msg]) from None
     select_variant(variant)
     opts = SynthOptions(views=views, width=width, height=height, spp=spp, fov=fov, radius=radius)
     path = synthesize(scene, out, opts)

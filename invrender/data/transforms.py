@@ -35,7 +35,8 @@ def read_transforms(path: Path) -> list[Frame]:
     try:
         meta = json.loads(path.read_text())
     except FileNotFoundError:
-        raise DataError(f"{path}: file not found (run `invrender synth` or fix targets.transforms)") from None
+        hint = "run `invrender synth` or fix targets.transforms"
+        raise DataError(f"{path}: file not found ({hint})") from None
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     frames = meta.get("frames") if isinstance(meta, dict) else None
