@@ -41,8 +41,14 @@ def bare_mitsuba_loop(session, iters: int) -> float:
         views = rng.choice(train, size=min(cfg.views_per_iter, len(train)), replace=False)
         loss = 0.0
         for slot, v in enumerate(views):
-            img = mi.render(session.scene, params, sensor=session.sensors[v],
-                            integrator=session.integrator, spp=cfg.spp, seed=it * 31 + slot)
+            img = mi.render(
+                session.scene,
+                params,
+                sensor=session.sensors[v],
+                integrator=session.integrator,
+                spp=cfg.spp,
+                seed=it * 31 + slot,
+            )
             loss += dr.mean(dr.abs(img - session.targets[v]), axis=None)
         loss = loss / len(views)
         dr.backward(loss)
