@@ -63,3 +63,30 @@ def test_resume_ends_where_an_uninterrupted_run_does(tmp_path, variant):
         assert a[key].shape == b[key].shape == (64, 64, 3)
         np.testing.assert_allclose(b[key], a[key], atol=1e-5, err_msg=key)
     assert losses_of(part_dir) == pytest.approx(losses_of(tmp_path / "full"), rel=1e-4)
+
+
+def test_ctrl_c_stops_cleanly_with_checkpoint_and_summary(tmp_path, variant):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cfg = tiny_example(tmp_path, "material_texture", optimize__iterations=100000, **QUIET)
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "invrender.cli", "optimize", str(cfg), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 120
+        while not (run_dir / "config.resolved.yaml").exists() and time.time() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # let a few iterations run
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, out
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and 0 < summary["iterations"] < 100000
+    assert checkpoint.latest(run_dir / "checkpoints") is not None
+    assert f"invrender optimize --resume {run_dir}" in out
