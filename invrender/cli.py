@@ -96,14 +96,24 @@ def optimize(
 @click.argument("configs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE")
 @click.option("--variant", type=VARIANT_CHOICE, default=None)
+@click.option("--list-params", is_flag=True, help="Also list the differentiable parameters.")
 @user_errors
-def check(configs: tuple[Path, ...], overrides: tuple[str, ...], variant: str | None) -> None:
+def check(
+    configs: tuple[Path, ...], overrides: tuple[str, ...], variant: str | None, list_params: bool
+) -> None:
     """Validate configs without rendering: schema, files, scene parameters, images vs cameras."""
-    from invrender.check import check_config
+    from invrender.check import check_config, describe_parameters
     from invrender.errors import ConfigError
 
     problems: list[str] = []
     for path in configs:
+        if list_params:
+            try:
+                for line in describe_parameters(path, overrides, variant):
+                    click.echo(f"  {line}")
+            except InvrenderError as exc:
+                problems += str(exc).splitlines()
+                continue
         try:
             click.echo(f"{path}: ok ({check_config(path, overrides, variant)})")
         except InvrenderError as exc:

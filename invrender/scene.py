@@ -117,7 +117,7 @@ def suggest_key(params: Any, pattern: str) -> str:
         best = difflib.SequenceMatcher(None, pattern, close[0]).ratio()
         close = [c for c in close if difflib.SequenceMatcher(None, pattern, c).ratio() > best - 0.1]
         return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
-    return "run `invrender check` to list the scene's differentiable parameters"
+    return "`invrender check --list-params CONFIG` lists the scene's differentiable parameters"
 
 
 def is_non_differentiable(params: Any, key: str) -> bool:

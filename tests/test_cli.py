@@ -35,6 +35,13 @@ def test_check_accepts_every_bundled_config(variant):
     assert result.output.count(": ok (") == len(list(CONFIGS.glob("*.yaml")))
 
 
+def test_check_lists_parameters_with_categories(variant):
+    result = run("check", "--list-params", CONFIGS / "envmap.yaml")
+    assert result.exit_code == 0, result.output
+    assert "  sky.data  [lighting] (16, 34, 3)" in result.output
+    assert "  ball2.bsdf.reflectance.value  [material]" in result.output
+
+
 def test_bad_config_exits_2_with_one_line_per_problem(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("targets: {transforms: x.json}\nscene: {file: y.xml}\noptimize: {}\n")
