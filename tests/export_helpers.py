@@ -118,3 +118,21 @@ def make_scene(
             "emitter": {"type": "area", "radiance": {"type": "rgb", "value": [6.0, 5.0, 4.0]}},
         }
     return mi.load_dict(scene)
+
+
+def require_or_skip(available: bool, what: str, setup: str) -> None:
+    """Skip locally when an external tool is missing, but fail in CI, which installs it.
+
+    CI sets ``CI`` (or ``INVRENDER_REQUIRE_EXPORT_TOOLS``); there a missing tool is a setup
+    bug, not a reason to skip.
+    """
+    import os
+
+    import pytest
+
+    if available:
+        return
+    message = f"{what} is not installed; run `{setup}`"
+    if os.environ.get("CI") or os.environ.get("INVRENDER_REQUIRE_EXPORT_TOOLS"):
+        pytest.fail(message)
+    pytest.skip(message)

@@ -219,3 +219,15 @@ def render_with_cycles(
         args += ["--resolution-scale", str(resolution_scale)]
     run_bpy_script(Path(folder) / "build_scene.py", args)
     return Path(image)
+
+
+INSPECT_SCRIPT = Path(__file__).with_name("blender_inspect.py")
+
+
+def inspect_blend(blend: Path, summary: Path, transforms: Path | None = None) -> dict:
+    """Open a .blend in bpy; return its JSON summary (and write its cameras' transforms.json)."""
+    args = [str(Path(blend).resolve()), str(Path(summary).resolve())]
+    if transforms is not None:
+        args.append(str(Path(transforms).resolve()))
+    run_bpy_script(INSPECT_SCRIPT, args)
+    return json.loads(Path(summary).read_text())

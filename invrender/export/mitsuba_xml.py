@@ -211,7 +211,11 @@ def write_mitsuba_scene(scene: Any, folder: Path, sensors: list[Any] | None = No
     for index, shape in enumerate(scene.shapes()):
         stem = safe_name(shape.id(), writer.used, f"shape_{index}")
         kind = plugin_name(shape)
-        if shape.is_mesh():
+        if kind == "rectangle":
+            # Kept as a rectangle: it samples emitted light differently from a triangle mesh.
+            element = ET.SubElement(scene_el, "shape", type="rectangle", id=stem)
+            _matrix(element, "to_world", transform_matrix(children(shape)["to_world"]))
+        elif shape.is_mesh():
             file = f"meshes/{stem}.ply"
             target = folder / file
             with atomic_path(target) as tmp:
