@@ -123,16 +123,17 @@ def test_camera_round_trip_mitsuba_blender_transforms_mitsuba(blend_export):
 
 
 def _compare_with_cycles(scene, folder, spp_mitsuba=512, spp_cycles=256):
+    """Mitsuba's render vs Cycles rendering the saved .blend, both linear radiance."""
     import mitsuba as mi
 
-    from invrender.export.blender import render_with_cycles, write_blender_scene
+    from invrender.export.blender import render_blend, write_blender_scene
     from invrender.export.files import read_exr
     from invrender.export.scene_data import read_scene
 
     reference = np.array(mi.render(scene, spp=spp_mitsuba, seed=7), dtype=np.float64)[..., :3]
-    write_blender_scene(read_scene(scene), folder, build_blend=False)
-    image = render_with_cycles(
-        folder, folder / "cycles.exr", camera="camera_front", samples=spp_cycles
+    write_blender_scene(read_scene(scene), folder)  # builds scene.blend with bpy
+    image = render_blend(
+        folder / "scene.blend", folder / "cycles.exr", camera="camera_front", samples=spp_cycles
     )
     cycles = read_exr(image).astype(np.float64)[..., :3]
     assert cycles.shape == reference.shape

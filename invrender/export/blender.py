@@ -231,3 +231,25 @@ def inspect_blend(blend: Path, summary: Path, transforms: Path | None = None) ->
         args.append(str(Path(transforms).resolve()))
     run_bpy_script(INSPECT_SCRIPT, args)
     return json.loads(Path(summary).read_text())
+
+
+RENDER_SCRIPT = Path(__file__).with_name("blender_render.py")
+
+
+def render_blend(
+    blend: Path,
+    image: Path,
+    camera: str | None = None,
+    samples: int | None = None,
+    width: int | None = None,
+) -> Path:
+    """Render one camera of a saved ``.blend`` with Cycles (denoising off) to EXR or PNG."""
+    args = [
+        str(Path(blend).resolve()),
+        str(Path(image).resolve()),
+        camera or "",
+        str(samples or ""),
+        str(width or ""),
+    ]
+    run_bpy_script(RENDER_SCRIPT, args)
+    return Path(image)
