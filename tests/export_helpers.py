@@ -32,6 +32,19 @@ def checker_texture(size: int = 16) -> np.ndarray:
     return (gradient * (0.55 + 0.45 * checks)).astype(np.float32)
 
 
+def bumpy_normal_texture(size: int = 32) -> np.ndarray:
+    """A tangent-space normal map (raw, [0, 1]) tilting along both u and v, asymmetric in v,
+    so a flipped green channel or a wrong tangent frame changes the shading."""
+    v, u = np.meshgrid(
+        (np.arange(size) + 0.5) / size, (np.arange(size) + 0.5) / size, indexing="ij"
+    )
+    normal = np.stack(
+        [0.6 * np.sin(4 * np.pi * u), 0.5 * np.sin(2 * np.pi * v), np.ones_like(u)], -1
+    )
+    normal /= np.linalg.norm(normal, axis=-1, keepdims=True)
+    return ((normal + 1.0) / 2.0).astype(np.float32)
+
+
 def make_scene(
     mi,
     width: int = 48,
@@ -41,6 +54,8 @@ def make_scene(
     principled: bool = False,
     area_light: bool = True,
     sky: bool = True,
+    normal_map: bool = False,
+    ground: bool = True,
 ):
     """A textured cube on a ground plane, under the procedural sky, with point (+area) lights."""
 
@@ -57,6 +72,16 @@ def make_scene(
             "roughness": 0.45,
             "metallic": 0.0,
             "base_color": {"type": "bitmap", "data": mi.TensorXf(checker_texture())},
+        }
+    if normal_map:
+        cube_bsdf = {
+            "type": "normalmap",
+            "bsdf": cube_bsdf,
+            "normalmap": {
+                "type": "bitmap",
+                "raw": True,
+                "data": mi.TensorXf(bumpy_normal_texture()),
+            },
         }
     scene = {
         "type": "scene",
@@ -109,6 +134,8 @@ def make_scene(
     }
     if not sky:
         del scene["sky"]
+    if not ground:
+        del scene["ground"]
     if area_light:
         scene["panel"] = {
             "type": "rectangle",

@@ -151,6 +151,21 @@ def test_cycles_render_matches_mitsuba(variant, bpy_env, tmp_path):
     assert psnr > 33.0, (mae, psnr, mean)
 
 
+def test_cycles_normal_map_matches_mitsuba(variant, bpy_env, tmp_path):
+    """Normal-mapped cube: tangent frame and green-channel convention agree with Mitsuba's.
+
+    Measured (cube, sky, point light only): MAE 0.0015 on a mean of 0.12. With the
+    export's green channel flipped, Cycles differs from the correct Cycles render by MAE
+    0.0075, and the normal map itself changes Mitsuba's image by MAE 0.009.
+    """
+    import mitsuba as mi
+
+    scene = make_scene(mi, normal_map=True, area_light=False, ground=False)
+    mae, psnr, mean = _compare_with_cycles(scene, tmp_path)
+    assert mae < 0.0035, (mae, psnr, mean)
+    assert psnr > 33.0, (mae, psnr, mean)
+
+
 def test_cycles_light_power_matches_mitsuba(variant, bpy_env, tmp_path):
     """Point + area light only (no sky): light watts are right. Measured MAE 0.00083 on a
     mean of 0.032 (2.6 %), PSNR 41.2 dB; a power off by pi would be ~0.6x relative error."""
