@@ -53,8 +53,8 @@ def evaluate_envmap(envmap: EnvmapData, world_directions: np.ndarray) -> np.ndar
     si = dr.zeros(mi.SurfaceInteraction3f, len(flat))
     # The envmap looks up -si.wi: the direction from the scene out to the sky.
     si.wi = mi.Vector3f(*(-flat.T.astype(np.float32)))
-    radiance = np.array(envmap.emitter.eval(si), dtype=np.float64)
-    radiance = radiance.reshape(3, -1).T if radiance.shape[0] == 3 else radiance
+    # Dr.Jit's Color3f converts to numpy as (3, N): channels first.
+    radiance = np.array(envmap.emitter.eval(si), dtype=np.float64).reshape(3, -1).T
     scale = envmap.scale if envmap.scale != 0.0 else 1.0
     return (radiance / scale).reshape(*np.shape(world_directions)[:-1], 3)
 
