@@ -50,22 +50,37 @@ def plugin_name(obj: Any) -> str:
 
 
 def children(obj: Any) -> dict[str, Any]:
-    """One level of ``obj.traverse``: parameter values and child objects, by name."""
+    """One level of ``obj.traverse``: parameter values and child objects, by name.
+
+    Child objects come from our own ``TraversalCallback``; plain C++ values (which reach a
+    callback as pointers) are read through ``mi.traverse``, Mitsuba's own accessor. Reading
+    them with ``mi.get_property`` inside the callback corrupted memory in Mitsuba 3.9.1
+    (a later ``load_dict`` + render crashed once the scene was freed).
+    """
     import mitsuba as mi
 
     class _Collect(mi.TraversalCallback):
         def __init__(self) -> None:
             super().__init__()
-            self.items: dict[str, Any] = {}
+            self.objects: dict[str, Any] = {}
+            self.values: list[str] = []
 
         def put(self, name, value, flags, cpptype=None):  # noqa: ANN001 (Mitsuba's signature)
-            if cpptype is not None:  # a pointer to a C++ scalar: let Mitsuba read it
-                value = mi.get_property(value, cpptype, obj)
-            self.items[name] = value
+            if isinstance(value, mi.Object):
+                self.objects[name] = value
+            else:
+                self.values.append(name)
 
     collector = _Collect()
     obj.traverse(collector)
-    return collector.items
+    items: dict[str, Any] = {}
+    if collector.values:
+        params = mi.traverse(obj)
+        for name in collector.values:
+            if name in params:
+                items[name] = params[name]
+    items.update(collector.objects)
+    return items
 
 
 def to_numpy(value: Any) -> np.ndarray:
