@@ -163,3 +163,61 @@ def require_or_skip(available: bool, what: str, setup: str) -> None:
     if os.environ.get("CI") or os.environ.get("INVRENDER_REQUIRE_EXPORT_TOOLS"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def make_mixed_scene(mi, width: int = 48, height: int = 32):
+    """An emissive cube (mesh area light), an analytic sphere (tessellated for Blender) in
+    roughplastic, a GGX roughconductor cube and a constant background."""
+
+    def translate_scale(offset, scale):
+        return mi.ScalarTransform4f().translate(offset).scale(scale)
+
+    return mi.load_dict(
+        {
+            "type": "scene",
+            "integrator": {"type": "path", "max_depth": 4},
+            "camera_front": {
+                "type": "perspective",
+                "fov": 50.0,
+                "to_world": mi.ScalarTransform4f().look_at(
+                    origin=[2.2, 1.6, 3.4], target=[0.0, 0.2, 0.0], up=[0, 1, 0]
+                ),
+                "film": {
+                    "type": "hdrfilm",
+                    "width": width,
+                    "height": height,
+                    "rfilter": {"type": "box"},
+                },
+            },
+            "glow": {
+                "type": "cube",
+                "to_world": translate_scale([-0.8, 0.3, -0.5], 0.3),
+                "bsdf": {"type": "diffuse"},
+                "emitter": {"type": "area", "radiance": {"type": "rgb", "value": [3.0, 1.0, 0.5]}},
+            },
+            "ball": {
+                "type": "sphere",
+                "center": [0.6, 0.4, 0.3],
+                "radius": 0.4,
+                "bsdf": {
+                    "type": "roughplastic",
+                    "alpha": 0.2,
+                    "diffuse_reflectance": {"type": "rgb", "value": [0.2, 0.5, 0.3]},
+                },
+            },
+            "metal": {
+                "type": "cube",
+                "to_world": translate_scale([-0.3, 0.25, 1.0], 0.25),
+                "bsdf": {"type": "roughconductor", "alpha": 0.1, "distribution": "ggx"},
+            },
+            "ground": {
+                "type": "rectangle",
+                "to_world": mi.ScalarTransform4f().rotate([1, 0, 0], -90.0).scale(3.0),
+                "bsdf": {"type": "diffuse"},
+            },
+            "background": {
+                "type": "constant",
+                "radiance": {"type": "rgb", "value": [0.3, 0.35, 0.4]},
+            },
+        }
+    )

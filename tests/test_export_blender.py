@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pytest
-from export_helpers import make_scene, require_or_skip
+from export_helpers import make_mixed_scene, make_scene, require_or_skip
 
 
 def _bpy_available() -> bool:
@@ -174,3 +174,12 @@ def test_cycles_light_power_matches_mitsuba(variant, bpy_env, tmp_path):
     mae, psnr, mean = _compare_with_cycles(make_scene(mi, sky=False), tmp_path)
     assert mae / mean < 0.06, (mae, psnr, mean)
     assert psnr > 35.0, (mae, psnr, mean)
+
+
+def test_cycles_mixed_materials_and_emitters_match_mitsuba(variant, bpy_env, tmp_path):
+    """Emissive mesh (Principled emission), tessellated sphere in roughplastic, GGX
+    roughconductor, constant background. Measured MAE 0.0025 on a mean of 0.28 (0.9 %)."""
+    import mitsuba as mi
+
+    mae, psnr, mean = _compare_with_cycles(make_mixed_scene(mi), tmp_path)
+    assert mae / mean < 0.025, (mae, psnr, mean)

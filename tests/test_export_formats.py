@@ -337,3 +337,35 @@ def test_material_mapping_table(variant):
     assert diffuse.double_sided and not diffuse.specular and diffuse.roughness[0] == 1.0
     beckmann = material_from_bsdf(mi.load_dict({"type": "roughconductor"}), "b")
     assert "beckmann" in beckmann.notes[0]
+
+
+def test_sphere_tessellation_keeps_mitsubas_uv_convention(variant):
+    """Tessellated sphere vertices carry the UVs Mitsuba's analytic sphere has there."""
+    import mitsuba as mi
+
+    from invrender.export.scene_data import read_scene
+
+    scene = mi.load_dict(
+        {
+            "type": "scene",
+            "ball": {
+                "type": "sphere",
+                "to_world": mi.ScalarTransform4f()
+                .translate([0.3, -0.2, 0.5])
+                .rotate([0.6, 0.0, 0.8], 40)
+                .scale(0.7),
+            },
+        }
+    )
+    mesh = read_scene(scene).meshes[0]
+    centre = np.array([0.3, -0.2, 0.5])
+    outward = mesh.normals
+    # Skip the poles and the u seam, where the UV is ambiguous.
+    keep = (mesh.uvs[:, 1] > 0.05) & (mesh.uvs[:, 1] < 0.95)
+    keep &= (mesh.uvs[:, 0] > 0.02) & (mesh.uvs[:, 0] < 0.98)
+    origins = mesh.positions[keep] + outward[keep] * 0.5
+    ray = mi.Ray3f(mi.Point3f(*origins.T), mi.Vector3f(*(-outward[keep]).T))
+    si = scene.ray_intersect(ray)
+    assert np.all(np.array(si.is_valid()))
+    np.testing.assert_allclose(np.array(si.uv).T, mesh.uvs[keep], atol=2e-4)
+    np.testing.assert_allclose(np.linalg.norm(mesh.positions - centre, axis=1), 0.7, atol=1e-6)
