@@ -369,3 +369,68 @@ def test_sphere_tessellation_keeps_mitsubas_uv_convention(variant):
     assert np.all(np.array(si.is_valid()))
     np.testing.assert_allclose(np.array(si.uv).T, mesh.uvs[keep], atol=2e-4)
     np.testing.assert_allclose(np.linalg.norm(mesh.positions - centre, axis=1), 0.7, atol=1e-6)
+
+
+def test_glb_with_roughness_texture_and_normal_map_validates(variant, tmp_path):
+    """Textured roughness goes to the G channel of the linear metallic-roughness image,
+    constant metallic to B; with a normal map and tangents the file still validates."""
+    import io
+
+    import mitsuba as mi
+    from PIL import Image
+
+    from invrender.export.meshes import write_glb
+    from invrender.export.scene_data import read_scene
+
+    roughness = np.linspace(0.1, 0.9, 16, dtype=np.float32).reshape(4, 4, 1)
+    scene = mi.load_dict(
+        {
+            "type": "scene",
+            "cube": {
+                "type": "cube",
+                "bsdf": {
+                    "type": "normalmap",
+                    "normalmap": {
+                        "type": "bitmap",
+                        "raw": True,
+                        "data": mi.TensorXf(np.full((4, 4, 3), [0.5, 0.6, 0.9], np.float32)),
+                    },
+                    "bsdf": {
+                        "type": "principled",
+                        "metallic": 0.25,
+                        "roughness": {
+                            "type": "bitmap",
+                            "raw": True,
+                            "data": mi.TensorXf(roughness),
+                        },
+                    },
+                },
+            },
+        }
+    )
+    glb = write_glb(tmp_path / "rough.glb", read_scene(scene).meshes)
+    raw = glb.read_bytes()
+    length = int.from_bytes(raw[12:16], "little")
+    document = json.loads(raw[20 : 20 + length])
+    material = document["materials"][0]
+    pbr = material["pbrMetallicRoughness"]
+    assert "metallicRoughnessTexture" in pbr and "normalTexture" in material
+    assert pbr.get("roughnessFactor", 1.0) == 1.0 and pbr.get("metallicFactor", 1.0) == 1.0
+    image_index = document["textures"][pbr["metallicRoughnessTexture"]["index"]]["source"]
+    view = document["bufferViews"][document["images"][image_index]["bufferView"]]
+    binary = raw[20 + length + 8 :]
+    start = view.get("byteOffset", 0)
+    png = Image.open(io.BytesIO(binary[start : start + view["byteLength"]])).convert("RGB")
+    pixels = np.asarray(png, dtype=np.float64) / 255
+    np.testing.assert_allclose(pixels[..., 1], roughness[..., 0], atol=0.5 / 255 + 1e-6)
+    np.testing.assert_allclose(pixels[..., 2], 0.25, atol=0.5 / 255 + 1e-6)
+    if (VALIDATOR / "node_modules" / "gltf-validator").is_dir() and shutil.which("node"):
+        result = subprocess.run(
+            ["node", str(VALIDATOR / "validate.mjs"), str(glb)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        report = json.loads(result.stdout)
+        assert report["numErrors"] == 0 and report["numWarnings"] == 0, report["messages"]
