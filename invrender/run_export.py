@@ -12,10 +12,7 @@ FORMATS = ("mitsuba", "ply", "obj", "gltf", "blender", "cameras", "all")
 
 def export_outputs(session: Any, out_dir: Path, formats: list[str] | None = None) -> dict:
     """Write ``formats`` (default: the config's ``output.export``) of the session's scene."""
-    try:  # TODO(merge): the export package lands from the export branch
-        from invrender.export import export_scene
-    except ModuleNotFoundError:
-        return {}
+    from invrender.export import export_scene
 
     formats = list(session.config.output.export if formats is None else formats)
     if not formats:

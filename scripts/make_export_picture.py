@@ -40,8 +40,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         written = export_scene(scene, Path(folder), ["blender"])
         blend = next(p for p in written["blender"] if p.suffix == ".blend")
-        cycles = read_exr(render_blend(blend, Path(folder) / "cycles.exr", "camera_front",
-                                       args.samples))[..., :3]
+        cycles = read_exr(
+            render_blend(blend, Path(folder) / "cycles.exr", "camera_front", args.samples)
+        )[..., :3]
     mitsuba = np.array(mi.render(scene, spp=args.samples * 2), dtype=np.float64)[..., :3]
     mae = float(np.mean(np.abs(cycles - mitsuba)))
     print(f"{args.width}x{height}: MAE {mae:.4f} (mean {mitsuba.mean():.3f})")

@@ -125,6 +125,8 @@ class _Writer:
                 self.texture(element, xml_name, value, stem)
             elif isinstance(value, mi.Object):
                 continue  # e.g. nested sampling structures: rebuilt by Mitsuba from the rest
+            elif key == "to_world":  # e.g. a directional or spot light's orientation
+                _matrix(element, "to_world", transform_matrix(value))
             else:
                 if xml_name == "int_ior":
                     ET.SubElement(element, "float", name="ext_ior", value="1")
