@@ -39,7 +39,7 @@ def main() -> None:
 
     from invrender.export import export_scene
     from invrender.export.blender import render_blend
-    from invrender.export.files import linear_to_srgb, read_exr
+    from invrender.files import linear_to_srgb, read_exr
 
     height = round(args.width * 2 / 3)
     scene = make_scene(mi, width=args.width, height=height, spp=args.samples)
@@ -69,7 +69,7 @@ def picture_of_run(args: argparse.Namespace) -> None:
 
     from invrender.export import export_scene
     from invrender.export.blender import render_blend
-    from invrender.export.files import read_exr
+    from invrender.files import read_exr
     from invrender.run_export import load_run
 
     session = load_run(args.run)
@@ -94,7 +94,7 @@ def picture_of_run(args: argparse.Namespace) -> None:
 def save_pair(args: argparse.Namespace, left: np.ndarray, right: np.ndarray, label: str) -> None:
     from PIL import Image, ImageDraw
 
-    from invrender.export.files import linear_to_srgb
+    from invrender.files import linear_to_srgb
 
     mae = float(np.mean(np.abs(right - left)))
     print(f"{left.shape[1]}x{left.shape[0]}: MAE {mae:.4f} (mean {left.mean():.3f})")

@@ -127,8 +127,8 @@ def _compare_with_cycles(scene, folder, spp_mitsuba=512, spp_cycles=256):
     import mitsuba as mi
 
     from invrender.export.blender import render_blend, write_blender_scene
-    from invrender.export.files import read_exr
     from invrender.export.scene_data import read_scene
+    from invrender.files import read_exr
 
     reference = np.array(mi.render(scene, spp=spp_mitsuba, seed=7), dtype=np.float64)[..., :3]
     write_blender_scene(read_scene(scene), folder)  # builds scene.blend with bpy
