@@ -48,8 +48,9 @@ def _make_class(base: type) -> type:
         shadow_edge_samples    int    Shadow-edge samples per pixel, 0 = off (4)
         edge_epsilon           float  Offset of the rays either side of an edge, px (0.05)
         shadow_epsilon         float  Angular offset either side of a shadow edge (1e-4)
-        crease_edges           bool   Also sample visible edges between non-coplanar faces
-                                      of flat-shaded meshes, where shading jumps (true)
+        crease_weight          float  Sampling weight per unit length, relative to outlines,
+                                      of visible edges between non-coplanar faces of
+                                      flat-shaded meshes, where shading jumps; 0 = off (0.1)
         =====================  =====  =====================================================
 
         Boundary terms cover triangle meshes only (other shapes, e.g. analytic spheres, get
@@ -65,7 +66,7 @@ def _make_class(base: type) -> type:
             self.shadow_edge_samples = int(props.get("shadow_edge_samples", 4))
             self.edge_epsilon = float(props.get("edge_epsilon", 0.05))
             self.shadow_epsilon = float(props.get("shadow_epsilon", 1e-4))
-            self.crease_edges = bool(props.get("crease_edges", True))
+            self.crease_weight = float(props.get("crease_weight", 0.1))
 
         def to_string(self) -> str:
             return (
@@ -172,8 +173,11 @@ def _make_class(base: type) -> type:
             with dr.suspend_grad():
                 for mesh in meshes:
                     edges = sil.mesh_edges(mesh)
-                    mask = sil.silhouette_mask(mesh, edges, [eye], creases=self.crease_edges)
-                    idx = dr.compress(mask)
+                    outline = sil.silhouette_mask(mesh, edges, [eye])
+                    crease = mi.Bool(False)
+                    if self.crease_weight > 0:
+                        crease = sil.crease_mask(mesh, edges, eye) & ~outline
+                    idx = dr.compress(outline | crease)
                     if dr.width(idx) == 0:
                         continue
                     pos = dr.detach(mesh.vertex_positions_buffer())
@@ -185,6 +189,11 @@ def _make_class(base: type) -> type:
                     )
                     t0, t1 = sil.clip_segment(a, b, lo, hi)
                     length = dr.select(va & vb & (t1 > t0), (t1 - t0) * dr.norm(b - a), 0.0)
+                    # Importance per unit length: 1 on outlines, crease_weight on creases.
+                    importance = dr.select(
+                        dr.gather(mi.Bool, outline, idx), 1.0, self.crease_weight
+                    )
+                    length = length * importance
                     total = float(dr.sum(length)[0]) if dr.width(length) else 0.0
                     if total > 0.0:
                         per_mesh.append((mesh, edges, idx, length, t0, t1, total))
@@ -196,8 +205,9 @@ def _make_class(base: type) -> type:
                 with dr.suspend_grad():
                     distr = mi.DiscreteDistribution(length)
                     k, u = distr.sample_reuse(sampler.next_1d())
-                    v0 = dr.gather(mi.UInt32, edges.v0, dr.gather(mi.UInt32, idx, k))
-                    v1 = dr.gather(mi.UInt32, edges.v1, dr.gather(mi.UInt32, idx, k))
+                    e = dr.gather(mi.UInt32, idx, k)
+                    v0 = dr.gather(mi.UInt32, edges.v0, e)
+                    v1 = dr.gather(mi.UInt32, edges.v1, e)
                     pos = dr.detach(mesh.vertex_positions_buffer())
                     a, _ = camera.project(sil.gather_points(pos, v0))
                     b, _ = camera.project(sil.gather_points(pos, v1))
@@ -208,14 +218,21 @@ def _make_class(base: type) -> type:
                     normal = mi.Vector2f(-d.y, d.x) * inv_len
                     active = mi.Bool(True)
                     sampler_minus = sampler.clone()
-                    eps = self.edge_epsilon
+                    eps = _probe_offset(
+                        camera, mesh, pos, edges, e, v0, v1, a, b, inv_len, self.edge_epsilon
+                    )
                     f_plus = self._radiance(
                         scene, sensor, footprint, x + eps * normal, sampler, active
                     )
                     f_minus = self._radiance(
                         scene, sensor, footprint, x - eps * normal, sampler_minus, active
                     )
-                    weight = (f_plus - f_minus) * (total / count)
+                    importance = dr.select(
+                        dr.gather(mi.Bool, sil.silhouette_mask(mesh, edges, [eye]), e),
+                        1.0,
+                        self.crease_weight,
+                    )
+                    weight = (f_plus - f_minus) * (total / count) / importance
                     active = dr.any(weight != 0.0)
                 # The only AD-attached part: alpha at the (fixed) sample point.
                 buf = mesh.vertex_positions_buffer()
@@ -347,6 +364,22 @@ def _make_class(base: type) -> type:
             return pos, weight, alpha, active
 
     return EdgeSamplingIntegrator
+
+
+def _probe_offset(camera, mesh, pos, edges, e, v0, v1, a, b, inv_len, max_offset) -> mi.Float:
+    """Screen offset of the two probe rays: at most a quarter of the projected height of
+    the edge's adjacent faces, so a probe never jumps over a thin (grazing) neighbour face
+    onto another discontinuity (e.g. from a crease next to the outline across the outline).
+    """
+    height = mi.Float(max_offset * 4.0)
+    for faces in (edges.f0, edges.f1):
+        f = dr.gather(mi.UInt32, faces, e)
+        tri = dr.gather(mi.Vector3u, mesh.faces_buffer(), f)
+        third = tri.x + tri.y + tri.z - v0 - v1
+        c, valid = camera.project(sil.gather_points(pos, third))
+        h = dr.abs((b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x)) * inv_len
+        height = dr.minimum(height, dr.select(valid, h, height))
+    return dr.clip(0.25 * height, 1e-4, max_offset)
 
 
 def _emitter_viewpoints(scene: mi.Scene) -> tuple[list, bool]:

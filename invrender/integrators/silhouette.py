@@ -136,12 +136,36 @@ def silhouette_mask(
             differ |= s0 ^ s1
         mask = edges.boundary | differ
         if creases and not mesh.has_vertex_normals():
-            # Flat shading: an edge between two non-coplanar front faces is a shading jump.
-            cos = dr.dot(n0, n1) * dr.rsqrt(dr.squared_norm(n0) * dr.squared_norm(n1))
-            mask |= any_pos0 & any_pos1 & (cos < 1.0 - 1e-5)
+            mask |= _crease(n0, n1) & any_pos0 & any_pos1
         if len(viewpoints) > 1:
             mask |= (any_pos0 & any_neg0) | (any_pos1 & any_neg1)
     return mask
+
+
+def _crease(n0: Any, n1: Any) -> Any:
+    import drjit as dr
+
+    cos = dr.dot(n0, n1) * dr.rsqrt(dr.squared_norm(n0) * dr.squared_norm(n1))
+    return cos < 1.0 - 1e-5
+
+
+def crease_mask(mesh: Any, edges: MeshEdges, eye: Any) -> Any:
+    """Edges between two front-facing non-coplanar faces of a flat-shaded mesh.
+
+    Flat shading makes the radiance jump across them, so they move like silhouettes.
+    """
+    import drjit as dr
+    import mitsuba as mi
+
+    if mesh.has_vertex_normals():
+        return dr.zeros(mi.Bool, edges.count)
+    with dr.suspend_grad():
+        pos = dr.detach(mesh.vertex_positions_buffer())
+        d = mi.Point3f(eye) - gather_points(pos, edges.v0)
+        n0 = face_normals(mesh, edges.f0, pos)
+        n1 = face_normals(mesh, edges.f1, pos)
+        front = (dr.dot(n0, d) > 0) & (dr.dot(n1, d) > 0)
+        return front & _crease(n0, n1) & ~edges.boundary
 
 
 def is_silhouette_from(mesh: Any, edge_f0: Any, edge_f1: Any, boundary: Any, p0: Any, eye: Any):
