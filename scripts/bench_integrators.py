@@ -82,6 +82,7 @@ def bench_scene(name: str, integrators: list[str], args) -> list[dict]:
         spp = int(max(1, round(args.spp * budget / max(times[integ], 1e-6))))
         spp = min(spp, args.max_spp)
         config = {"type": integ, "max_depth": spec.max_depth}
+        timed_forward(loaded, config, spp, args.seed + 8)  # compile kernels for this spp
         img, t = timed_forward(loaded, config, spp, args.seed + 7)
         rows.append(
             dict(
@@ -108,6 +109,39 @@ def markdown(rows: list[dict]) -> str:
             f"| {r['scene']} | {r['integrator']} | {r['mode']} | {r['spp']} | "
             f"{r['err']:.3f} | {r['gerr']:.3f} | {r['time']:.3f} |"
         )
+    return "\n".join(lines)
+
+
+def summary(rows: list[dict]) -> str:
+    """Per scene: time each integrator needs to reach direct_projective's equal-spp error.
+
+    Extrapolated from the equal-spp run assuming error ~ 1/sqrt(time) (variance-dominated);
+    an estimator whose error does not fall with samples (bias) is marked "biased".
+    """
+    lines = [
+        "| scene | integrator | err @ equal spp | time (s) | est. time to reach "
+        "direct_projective's err (s) | ratio to direct_projective's time | cost vs prb |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for scene in dict.fromkeys(r["scene"] for r in rows):
+        eq = {r["integrator"]: r for r in rows if r["scene"] == scene and r["mode"] == "equal spp"}
+        et = {r["integrator"]: r for r in rows if r["scene"] == scene and r["mode"] == "equal time"}
+        dp = eq.get("direct_projective")
+        prb = eq.get("prb")
+        for name, r in eq.items():
+            biased = name in et and et[name]["err"] > 0.9 * r["err"] and r["err"] > 0.5
+            if dp is None:
+                needed, ratio = "n/a", "n/a"
+            elif biased:
+                needed, ratio = "biased", "biased"
+            else:
+                t_needed = r["time"] * (r["err"] / max(dp["err"], 1e-9)) ** 2
+                needed, ratio = f"{t_needed:.3f}", f"{t_needed / dp['time']:.2f}"
+            cost = f"{r['time'] / prb['time']:.2f}" if prb else "n/a"
+            lines.append(
+                f"| {scene} | {name} | {r['err']:.3f} | {r['time']:.3f} | {needed} | {ratio} "
+                f"| {cost} |"
+            )
     return "\n".join(lines)
 
 
@@ -140,6 +174,8 @@ def main() -> None:
         print()
     print("## All scenes\n")
     print(markdown(rows))
+    print("\n## Time to reach direct_projective's error (extrapolated)\n")
+    print(summary(rows))
 
 
 if __name__ == "__main__":

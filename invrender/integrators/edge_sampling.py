@@ -44,8 +44,10 @@ def _make_class(base: type) -> type:
         max_depth              int    Longest path depth, -1 = infinite (6)
         rr_depth               int    Depth at which Russian roulette starts (5)
         hide_emitters          bool   Hide directly visible emitters (false)
-        edge_samples           int    Primary silhouette samples per pixel, 0 = off (4)
-        shadow_edge_samples    int    Shadow-edge samples per pixel, 0 = off (4)
+        edge_samples           int    Primary silhouette samples per pixel; 0 = off,
+                                      -1 = spp / 4 (at least 1) (-1)
+        shadow_edge_samples    int    Shadow-edge samples per pixel; 0 = off,
+                                      -1 = spp / 4 (at least 1) (-1)
         edge_epsilon           float  Offset of the rays either side of an edge, px (0.05)
         shadow_epsilon         float  Angular offset either side of a shadow edge (1e-4)
         crease_weight          float  Sampling weight per unit length, relative to outlines,
@@ -62,8 +64,8 @@ def _make_class(base: type) -> type:
 
         def __init__(self, props: mi.Properties) -> None:
             super().__init__(props)
-            self.edge_samples = int(props.get("edge_samples", 4))
-            self.shadow_edge_samples = int(props.get("shadow_edge_samples", 4))
+            self.edge_samples = int(props.get("edge_samples", -1))
+            self.shadow_edge_samples = int(props.get("shadow_edge_samples", -1))
             self.edge_epsilon = float(props.get("edge_epsilon", 0.05))
             self.shadow_epsilon = float(props.get("shadow_epsilon", 1e-4))
             self.crease_weight = float(props.get("crease_weight", 0.1))
@@ -82,7 +84,7 @@ def _make_class(base: type) -> type:
             if isinstance(sensor, int):
                 sensor = scene.sensors()[sensor]
             image = super().render_forward(scene, params, sensor, seed, spp)
-            for term in self._boundary_terms(scene, sensor, seed):
+            for term in self._boundary_terms(scene, sensor, seed, spp):
                 pos, weight, alpha, active = term
                 dr.forward_to(alpha)
                 d_alpha = dr.grad(alpha)
@@ -104,14 +106,21 @@ def _make_class(base: type) -> type:
                 sensor = scene.sensors()[sensor]
             super().render_backward(scene, params, grad_in, sensor, seed, spp)
             footprint = FilmFootprint.from_film(sensor.film())
-            for pos, weight, alpha, active in self._boundary_terms(scene, sensor, seed):
+            for pos, weight, alpha, active in self._boundary_terms(scene, sensor, seed, spp):
                 adjoint = footprint.gather(pos, grad_in, active)
                 scale = dr.select(active, dr.sum(adjoint * weight), 0.0)
                 dr.backward(dr.sum(dr.detach(scale) * alpha))
 
         # ------------------------------------------------------------------ boundary terms
 
-        def _boundary_terms(self, scene: mi.Scene, sensor: mi.Sensor, seed: Any) -> list:
+        def _per_pixel(self, setting: int, spp: int, sensor: mi.Sensor) -> int:
+            """Samples per pixel for a boundary term: explicit, or -1 = a quarter of spp."""
+            if setting >= 0:
+                return setting
+            spp = spp if spp > 0 else sensor.sampler().sample_count()
+            return max(1, spp // 4)
+
+        def _boundary_terms(self, scene: mi.Scene, sensor: mi.Sensor, seed: Any, spp: int) -> list:
             """(film position, detached weight, AD-attached alpha, active) per sample batch."""
             meshes = [
                 s
@@ -121,10 +130,12 @@ def _make_class(base: type) -> type:
             if not meshes:
                 return []
             terms = []
-            if self.edge_samples > 0:
-                terms += self._primary_terms(scene, sensor, meshes, seed)
-            if self.shadow_edge_samples > 0:
-                term = self._shadow_term(scene, sensor, meshes, seed)
+            n_edge = self._per_pixel(self.edge_samples, spp, sensor)
+            n_shadow = self._per_pixel(self.shadow_edge_samples, spp, sensor)
+            if n_edge > 0:
+                terms += self._primary_terms(scene, sensor, meshes, seed, n_edge)
+            if n_shadow > 0:
+                term = self._shadow_term(scene, sensor, meshes, seed, n_shadow)
                 if term is not None:
                     terms.append(term)
             return terms
@@ -160,13 +171,13 @@ def _make_class(base: type) -> type:
             )
             return dr.select(active, radiance * ray_weight, 0.0)
 
-        def _primary_terms(self, scene, sensor, meshes, seed) -> list:
+        def _primary_terms(self, scene, sensor, meshes, seed, per_pixel) -> list:
             film = sensor.film()
             footprint = FilmFootprint.from_film(film)
             camera = sil.Pinhole.from_sensor(sensor)
             eye = mi.Point3f(sensor.world_transform() @ mi.ScalarPoint3f(0.0))
             lo, hi = footprint.support_box()
-            budget = self.edge_samples * footprint.size[0] * footprint.size[1]
+            budget = per_pixel * footprint.size[0] * footprint.size[1]
 
             # Candidates and their clipped projected lengths, per mesh (detached).
             per_mesh = []
@@ -244,7 +255,7 @@ def _make_class(base: type) -> type:
                 terms.append((x, weight, alpha, active))
             return terms
 
-        def _shadow_term(self, scene, sensor, meshes, seed):
+        def _shadow_term(self, scene, sensor, meshes, seed, per_pixel):
             film = sensor.film()
             footprint = FilmFootprint.from_film(film)
             viewpoints, all_edges = _emitter_viewpoints(scene)
@@ -272,7 +283,7 @@ def _make_class(base: type) -> type:
                 return None
             grand_total = sum(c[-1] for c in candidates)
 
-            spp = self.shadow_edge_samples
+            spp = per_pixel
             lo, hi = footprint.region_lo_hi_int()
             width, height = hi[0] - lo[0], hi[1] - lo[1]
             count = width * height * spp
