@@ -59,42 +59,47 @@ def bench_scene(name: str, integrators: list[str], args) -> list[dict]:
     )
     weights = fd.loss_weights(ref.shape)
     g_ref = fd.image_loss_gradient(ref, weights)
-    rows = []
-    times = {}
-    for integ in integrators:
+
+    def measure(integ: str, spp: int, mode: str) -> dict:
         config = {"type": integ, "max_depth": spec.max_depth}
-        timed_forward(loaded, config, args.spp, args.seed + 1)  # warm up the kernel cache
-        img, t = timed_forward(loaded, config, args.spp, args.seed)
-        times[integ] = t
-        rows.append(
-            dict(
-                scene=name,
-                integrator=integ,
-                mode="equal spp",
-                spp=args.spp,
-                err=fd.relative_error(img, ref),
-                gerr=fd.scalar_relative_error(fd.image_loss_gradient(img, weights), g_ref),
-                time=t,
-            )
+        timed_forward(loaded, config, spp, args.seed + 1)  # compile kernels for this spp
+        img, t = timed_forward(loaded, config, spp, args.seed)
+        return dict(
+            scene=name,
+            integrator=integ,
+            mode=mode,
+            spp=spp,
+            err=fd.relative_error(img, ref),
+            gerr=fd.scalar_relative_error(fd.image_loss_gradient(img, weights), g_ref),
+            time=t,
         )
+
+    rows = [measure(integ, args.spp, "equal spp") for integ in integrators]
+    times = {r["integrator"]: r["time"] for r in rows}
     budget = times.get("direct_projective", max(times.values()))
     for integ in integrators:
-        spp = int(max(1, round(args.spp * budget / max(times[integ], 1e-6))))
-        spp = min(spp, args.max_spp)
-        config = {"type": integ, "max_depth": spec.max_depth}
-        timed_forward(loaded, config, spp, args.seed + 8)  # compile kernels for this spp
-        img, t = timed_forward(loaded, config, spp, args.seed + 7)
-        rows.append(
-            dict(
-                scene=name,
-                integrator=integ,
-                mode="equal time",
-                spp=spp,
-                err=fd.relative_error(img, ref),
-                gerr=fd.scalar_relative_error(fd.image_loss_gradient(img, weights), g_ref),
-                time=t,
+        # Two rounds of rescaling spp to the time budget (fixed costs make it non-linear).
+        spp = args.spp
+        for _ in range(2):
+            spp = int(min(args.max_spp, max(1, round(spp * budget / max(times[integ], 1e-6)))))
+            row = measure(integ, spp, "equal time")
+            times[integ] = row["time"]
+            if abs(row["time"] / budget - 1.0) < 0.25:
+                break
+        rows.append(row)
+    # Time to reach direct_projective's equal-spp error: double spp until it does.
+    target = next((r for r in rows if r["integrator"] == "direct_projective"), None)
+    if target is not None:
+        for integ in [i for i in integrators if i in ("edge_sampling", "reparam")]:
+            spp = args.spp
+            row = next(r for r in rows if r["integrator"] == integ and r["mode"] == "equal spp")
+            while row["err"] > target["err"] and spp * 2 <= args.max_spp:
+                spp *= 2
+                row = measure(integ, spp, "equal spp")
+            reached = dict(
+                row, mode="reach dp err" if row["err"] <= target["err"] else "not reached"
             )
-        )
+            rows.append(reached)
     return rows
 
 
@@ -113,33 +118,26 @@ def markdown(rows: list[dict]) -> str:
 
 
 def summary(rows: list[dict]) -> str:
-    """Per scene: time each integrator needs to reach direct_projective's equal-spp error.
-
-    Extrapolated from the equal-spp run assuming error ~ 1/sqrt(time) (variance-dominated);
-    an estimator whose error does not fall with samples (bias) is marked "biased".
-    """
+    """Per scene: measured time to reach direct_projective's equal-spp error, cost vs prb."""
     lines = [
-        "| scene | integrator | err @ equal spp | time (s) | est. time to reach "
-        "direct_projective's err (s) | ratio to direct_projective's time | cost vs prb |",
+        "| scene | integrator | spp to reach direct_projective's err | err | time (s) "
+        "| time / direct_projective's time | equal-spp time / prb's |",
         "|---|---|---|---|---|---|---|",
     ]
     for scene in dict.fromkeys(r["scene"] for r in rows):
         eq = {r["integrator"]: r for r in rows if r["scene"] == scene and r["mode"] == "equal spp"}
-        et = {r["integrator"]: r for r in rows if r["scene"] == scene and r["mode"] == "equal time"}
         dp = eq.get("direct_projective")
         prb = eq.get("prb")
-        for name, r in eq.items():
-            biased = name in et and et[name]["err"] > 0.9 * r["err"] and r["err"] > 0.5
-            if dp is None:
-                needed, ratio = "n/a", "n/a"
-            elif biased:
-                needed, ratio = "biased", "biased"
-            else:
-                t_needed = r["time"] * (r["err"] / max(dp["err"], 1e-9)) ** 2
-                needed, ratio = f"{t_needed:.3f}", f"{t_needed / dp['time']:.2f}"
-            cost = f"{r['time'] / prb['time']:.2f}" if prb else "n/a"
+        for r in rows:
+            if r["scene"] != scene or r["mode"] not in ("reach dp err", "not reached"):
+                continue
+            name = r["integrator"]
+            reached = r["mode"] == "reach dp err"
+            ratio = f"{r['time'] / dp['time']:.2f}" if reached and dp else "not reached"
+            cost = f"{eq[name]['time'] / prb['time']:.2f}" if prb else "n/a"
+            spp = str(r["spp"]) if reached else f"> {r['spp']}"
             lines.append(
-                f"| {scene} | {name} | {r['err']:.3f} | {r['time']:.3f} | {needed} | {ratio} "
+                f"| {scene} | {name} | {spp} | {r['err']:.3f} | {r['time']:.3f} | {ratio} "
                 f"| {cost} |"
             )
     return "\n".join(lines)
@@ -152,7 +150,7 @@ def main() -> None:
     parser.add_argument("--integrators", nargs="*", default=CANDIDATES)
     parser.add_argument("--res", type=int, default=32)
     parser.add_argument("--spp", type=int, default=16)
-    parser.add_argument("--max-spp", type=int, default=4096)
+    parser.add_argument("--max-spp", type=int, default=1024)
     parser.add_argument("--fd-spp", type=int, default=4096)
     parser.add_argument("--h", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0)
@@ -171,6 +169,8 @@ def main() -> None:
     for scene in args.scenes:
         rows += bench_scene(scene, integrators, args)
         print(markdown([r for r in rows if r["scene"] == scene]), flush=True)
+        print()
+        print(summary([r for r in rows if r["scene"] == scene]), flush=True)
         print()
     print("## All scenes\n")
     print(markdown(rows))

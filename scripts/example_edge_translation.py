@@ -78,7 +78,7 @@ def main() -> None:
         opt.step()
         if it % 10 == 0 or it == args.iterations - 1:
             o = opt["offset"]
-            print(f"iter {it:3d}  loss {loss[0]:.5f}  offset ({o.x[0]:+.3f}, {o.y[0]:+.3f})")
+            print(f"iter {it:3d}  loss {loss.array[0]:.5f}  offset ({o.x[0]:+.3f}, {o.y[0]:+.3f})")
 
     o = opt["offset"]
     print(f"recovered translation ({o.x[0]:+.3f}, {o.y[0]:+.3f})")
