@@ -45,7 +45,7 @@ def _make_class(base: type) -> type:
         rr_depth               int    Depth at which Russian roulette starts (5)
         hide_emitters          bool   Hide directly visible emitters (false)
         edge_samples           int    Primary silhouette samples per pixel; 0 = off,
-                                      -1 = spp / 4 (at least 1) (-1)
+                                      -1 = spp / 2 (at least 1) (-1)
         shadow_edge_samples    int    Shadow-edge samples per pixel; 0 = off,
                                       -1 = spp / 4 (at least 1) (-1)
         edge_epsilon           float  Offset of the rays either side of an edge, px (0.05)
@@ -113,12 +113,12 @@ def _make_class(base: type) -> type:
 
         # ------------------------------------------------------------------ boundary terms
 
-        def _per_pixel(self, setting: int, spp: int, sensor: mi.Sensor) -> int:
-            """Samples per pixel for a boundary term: explicit, or -1 = a quarter of spp."""
+        def _per_pixel(self, setting: int, spp: int, sensor: mi.Sensor, div: int) -> int:
+            """Samples per pixel for a boundary term: explicit, or -1 = spp / div."""
             if setting >= 0:
                 return setting
             spp = spp if spp > 0 else sensor.sampler().sample_count()
-            return max(1, spp // 4)
+            return max(1, spp // div)
 
         def _boundary_terms(self, scene: mi.Scene, sensor: mi.Sensor, seed: Any, spp: int) -> list:
             """(film position, detached weight, AD-attached alpha, active) per sample batch."""
@@ -130,8 +130,8 @@ def _make_class(base: type) -> type:
             if not meshes:
                 return []
             terms = []
-            n_edge = self._per_pixel(self.edge_samples, spp, sensor)
-            n_shadow = self._per_pixel(self.shadow_edge_samples, spp, sensor)
+            n_edge = self._per_pixel(self.edge_samples, spp, sensor, 2)
+            n_shadow = self._per_pixel(self.shadow_edge_samples, spp, sensor, 4)
             if n_edge > 0:
                 terms += self._primary_terms(scene, sensor, meshes, seed, n_edge)
             if n_shadow > 0:
@@ -215,7 +215,10 @@ def _make_class(base: type) -> type:
                 sampler = self._sampler(sensor, seed, count, 0x9E37 + 17 * salt)
                 with dr.suspend_grad():
                     distr = mi.DiscreteDistribution(length)
-                    k, u = distr.sample_reuse(sampler.next_1d())
+                    # Stratified over the length CDF: every edge gets its share of samples.
+                    strata = dr.arange(mi.Float, count)
+                    u_strat = (strata + sampler.next_1d()) * (1.0 / count)
+                    k, u = distr.sample_reuse(dr.minimum(u_strat, dr.one_minus_epsilon(mi.Float)))
                     e = dr.gather(mi.UInt32, idx, k)
                     v0 = dr.gather(mi.UInt32, edges.v0, e)
                     v1 = dr.gather(mi.UInt32, edges.v1, e)
