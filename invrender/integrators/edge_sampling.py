@@ -45,14 +45,14 @@ def _make_class(base: type) -> type:
         rr_depth               int    Depth at which Russian roulette starts (5)
         hide_emitters          bool   Hide directly visible emitters (false)
         edge_samples           int    Primary silhouette samples per pixel; 0 = off,
-                                      -1 = spp / 2 (at least 1) (-1)
+                                      -1 = spp (at least 1) (-1)
         shadow_edge_samples    int    Shadow-edge samples per pixel; 0 = off,
-                                      -1 = spp / 4 (at least 1) (-1)
+                                      -1 = spp / 8 (at least 1) (-1)
         edge_epsilon           float  Offset of the rays either side of an edge, px (0.05)
         shadow_epsilon         float  Angular offset either side of a shadow edge (1e-4)
         crease_weight          float  Sampling weight per unit length, relative to outlines,
                                       of visible edges between non-coplanar faces of
-                                      flat-shaded meshes, where shading jumps; 0 = off (0.1)
+                                      flat-shaded meshes, where shading jumps; 0 = off (0.25)
         =====================  =====  =====================================================
 
         Boundary terms cover triangle meshes only (other shapes, e.g. analytic spheres, get
@@ -68,7 +68,7 @@ def _make_class(base: type) -> type:
             self.shadow_edge_samples = int(props.get("shadow_edge_samples", -1))
             self.edge_epsilon = float(props.get("edge_epsilon", 0.05))
             self.shadow_epsilon = float(props.get("shadow_epsilon", 1e-4))
-            self.crease_weight = float(props.get("crease_weight", 0.1))
+            self.crease_weight = float(props.get("crease_weight", 0.25))
 
         def to_string(self) -> str:
             return (
@@ -130,8 +130,8 @@ def _make_class(base: type) -> type:
             if not meshes:
                 return []
             terms = []
-            n_edge = self._per_pixel(self.edge_samples, spp, sensor, 2)
-            n_shadow = self._per_pixel(self.shadow_edge_samples, spp, sensor, 4)
+            n_edge = self._per_pixel(self.edge_samples, spp, sensor, 1)
+            n_shadow = self._per_pixel(self.shadow_edge_samples, spp, sensor, 8)
             if n_edge > 0:
                 terms += self._primary_terms(scene, sensor, meshes, seed, n_edge)
             if n_shadow > 0:
