@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Time silhouette extraction on a ~1M-triangle mesh (edge topology once, masks per render).
 
-    PYTHONPATH=$PWD python scripts/bench_silhouette_scaling.py --faces 1000000
+PYTHONPATH=$PWD python scripts/bench_silhouette_scaling.py --faces 1000000
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def main() -> None:
         mask = sil.silhouette_mask(mesh, edges, [eye])
         count = int(dr.count(mask)[0])
         times.append(time.perf_counter() - start)
-    print(f"| triangles | edges | topology (once) | cached lookup | silhouette mask per render |")
+    print("| triangles | edges | topology (once) | cached lookup | silhouette mask per render |")
     print("|---|---|---|---|---|")
     print(
         f"| {len(faces):,} | {edges.count:,} | {t_topology:.2f} s | {t_cached * 1e3:.2f} ms "
