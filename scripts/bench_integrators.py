@@ -40,12 +40,19 @@ def available(name: str) -> bool:
 
 
 def timed_forward(loaded, config: dict, spp: int, seed: int) -> tuple[np.ndarray, float]:
+    """Derivative image and its wall time: the fastest of up to 3 runs (the CPU is shared)."""
     from invrender.integrators import fd
 
     integ = fd.make_integrator(config)
-    start = time.perf_counter()
-    img = fd.forward_derivative(loaded, integ, spp=spp, seed=seed)
-    return img, time.perf_counter() - start
+    best, spent, img = float("inf"), 0.0, None
+    for _ in range(3):
+        start = time.perf_counter()
+        img = fd.forward_derivative(loaded, integ, spp=spp, seed=seed)
+        elapsed = time.perf_counter() - start
+        best, spent = min(best, elapsed), spent + elapsed
+        if spent > 1.0:
+            break
+    return img, best
 
 
 def bench_scene(name: str, integrators: list[str], args) -> list[dict]:

@@ -45,7 +45,7 @@ def _make_class(base: type) -> type:
         rr_depth               int    Depth at which Russian roulette starts (5)
         hide_emitters          bool   Hide directly visible emitters (false)
         edge_samples           int    Primary silhouette samples per pixel; 0 = off,
-                                      -1 = spp (at least 1) (-1)
+                                      -1 = spp / 2 (at least 1) (-1)
         shadow_edge_samples    int    Shadow-edge samples per pixel; 0 = off,
                                       -1 = spp / 8 (at least 1) (-1)
         edge_epsilon           float  Offset of the rays either side of an edge, px (0.05)
@@ -130,7 +130,7 @@ def _make_class(base: type) -> type:
             if not meshes:
                 return []
             terms = []
-            n_edge = self._per_pixel(self.edge_samples, spp, sensor, 1)
+            n_edge = self._per_pixel(self.edge_samples, spp, sensor, 2)
             n_shadow = self._per_pixel(self.shadow_edge_samples, spp, sensor, 8)
             if n_edge > 0:
                 terms += self._primary_terms(scene, sensor, meshes, seed, n_edge)
