@@ -207,10 +207,10 @@ def _make_class(base: type) -> type:
                     length = length * importance
                     total = float(dr.sum(length)[0]) if dr.width(length) else 0.0
                     if total > 0.0:
-                        per_mesh.append((mesh, edges, idx, length, t0, t1, total))
-            grand_total = sum(item[-1] for item in per_mesh)
+                        per_mesh.append((mesh, edges, idx, length, t0, t1, total, outline))
+            grand_total = sum(item[6] for item in per_mesh)
             terms = []
-            for salt, (mesh, edges, idx, length, t0, t1, total) in enumerate(per_mesh):
+            for salt, (mesh, edges, idx, length, t0, t1, total, outline) in enumerate(per_mesh):
                 count = max(1, round(budget * total / grand_total))
                 sampler = self._sampler(sensor, seed, count, 0x9E37 + 17 * salt)
                 with dr.suspend_grad():
@@ -242,7 +242,7 @@ def _make_class(base: type) -> type:
                         scene, sensor, footprint, x - eps * normal, sampler_minus, active
                     )
                     importance = dr.select(
-                        dr.gather(mi.Bool, sil.silhouette_mask(mesh, edges, [eye]), e),
+                        dr.gather(mi.Bool, outline, e),
                         1.0,
                         self.crease_weight,
                     )
