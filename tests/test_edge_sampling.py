@@ -206,3 +206,53 @@ def test_film_normalization(variant):
     )
     kb = np.array(FilmFootprint.from_film(border.film()).kx)
     assert np.allclose(kb, kb[4], rtol=1e-4)
+
+
+def test_dr_forward_route_equals_forward_to(variant):
+    """``dr.forward`` from the parameter and ``dr.forward_to`` the image give one answer."""
+    import drjit as dr
+    import mitsuba as mi
+
+    from invrender.integrators import fd, scenes
+
+    loaded = fd.load(scenes.build("silhouette", res=16))
+    integrator = mi.load_dict({"type": "edge_sampling", "max_depth": 2})
+    results = []
+    for route in ("forward", "forward_to"):
+        theta = mi.Float(0.0)
+        dr.enable_grad(theta)
+        loaded.set_theta(theta)
+        image = mi.render(loaded.scene, loaded.params, integrator=integrator, spp=4, seed=7)
+        if route == "forward":
+            dr.forward(theta)
+        else:
+            dr.set_grad(theta, 1.0)
+            dr.forward_to(image)
+        results.append(np.array(dr.grad(image)))
+        loaded.reset()
+    assert np.abs(results[0]).sum() > 0
+    assert np.allclose(results[0], results[1], atol=1e-4)
+
+
+def test_register_survives_variant_switches(variant):
+    """In a fresh process: a non-AD variant is skipped, and register() works after switching."""
+    import subprocess
+    import sys
+
+    code = (
+        "from invrender.variant import ensure_llvm; ensure_llvm()\n"
+        "import mitsuba as mi\n"
+        "mi.set_variant('scalar_rgb')\n"
+        "import invrender.integrators as integrators\n"
+        "integrators.register()\n"
+        "mi.set_variant('llvm_ad_rgb')\n"
+        "integrators.register()\n"
+        "print(mi.load_dict({'type': 'edge_sampling', 'max_depth': 3}))\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "EdgeSamplingIntegrator[max_depth=3" in out.stdout

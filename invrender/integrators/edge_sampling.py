@@ -431,7 +431,9 @@ def integrator_class() -> type:
 
 
 def register() -> None:
-    """Register ``edge_sampling`` for the current Mitsuba variant."""
+    """Register ``edge_sampling`` for the current Mitsuba variant (AD variants only)."""
+    if "_ad_" not in (mi.variant() or ""):
+        return  # prb, our base class, exists only in differentiable variants
     cls = integrator_class()
     mi.register_integrator("edge_sampling", lambda props: cls(props))
 
