@@ -22,6 +22,7 @@ CASES = {
     "albedo": {},
     "light_intensity": {},
     "camera_translation": {},
+    "shadow_receiver": {},
     "silhouette_gaussian_border": {"rfilter": "gaussian", "sample_border": True},
 }
 STEP = 0.01

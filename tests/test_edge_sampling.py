@@ -22,6 +22,7 @@ CASES = {
     "silhouette": ({}, {"edge_samples": 16, "crease_weight": 0.0}, 4, 0.08, 0.06),
     "scaling_envmap": ({}, {"edge_samples": 16}, 8, 0.16, 0.10),
     "shadow": ({}, {"shadow_edge_samples": 64}, 4, 0.22, 0.12),
+    "shadow_receiver": ({}, {"shadow_edge_samples": 1024}, 4, 0.22, 0.15),
     "albedo": ({}, {}, 16, 0.06, 0.02),
     "light_intensity": ({}, {}, 16, 0.06, 0.02),
     "camera_translation": ({}, {"edge_samples": 16, "crease_weight": 0.0}, 4, 0.08, 0.06),
@@ -74,7 +75,7 @@ def test_forward_and_reverse_match_finite_differences(variant, refs, case):
     assert rev_err < grad_tol, f"{case}: reverse loss-gradient error {rev_err:.3f}"
 
 
-@pytest.mark.parametrize("case", ["silhouette", "shadow"])
+@pytest.mark.parametrize("case", ["silhouette", "shadow", "shadow_receiver"])
 def test_prb_fails_the_same_check(variant, refs, case):
     """Plain prb misses visibility gradients: the check above must be able to fail."""
     kwargs, _, spp, img_tol, grad_tol = CASES[case]

@@ -135,7 +135,7 @@ def _make_class(base: type) -> type:
             if n_edge > 0:
                 terms += self._primary_terms(scene, sensor, meshes, seed, n_edge)
             if n_shadow > 0:
-                term = self._shadow_term(scene, sensor, meshes, seed, n_shadow)
+                term = self._shadow_term(scene, sensor, meshes, seed, n_shadow)  # meshes: moving
                 if term is not None:
                     terms.append(term)
             return terms
@@ -265,9 +265,14 @@ def _make_class(base: type) -> type:
             if not viewpoints and not all_edges:
                 return None
 
+            # Moving meshes' edges first; static meshes' edges matter only for shading points
+            # on a moving surface (the receiver moves relative to them).
+            moving_ids = {id(m) for m in meshes}
+            static = [s for s in scene.shapes() if s.is_mesh() and id(s) not in moving_ids]
             candidates = []
+            total_moving = 0.0
             with dr.suspend_grad():
-                for mesh in meshes:
+                for mesh in list(meshes) + static:
                     edges = sil.mesh_edges(mesh)
                     if all_edges:
                         idx = dr.arange(mi.UInt32, edges.count)
@@ -282,6 +287,8 @@ def _make_class(base: type) -> type:
                     total = float(dr.sum(length)[0])
                     if total > 0.0:
                         candidates.append((mesh, edges, idx, length, total))
+                        if id(mesh) in moving_ids:
+                            total_moving += total
             if not candidates:
                 return None
             grand_total = sum(c[-1] for c in candidates)
@@ -300,8 +307,14 @@ def _make_class(base: type) -> type:
                 bsdf = si.bsdf(ray)
                 active = si.is_valid() & ~mi.has_flag(bsdf.flags(), mi.BSDFFlags.Delta)
 
-                # Choose a mesh in proportion to its candidate length, then an edge within it.
-                choice = sampler.next_1d() * grand_total
+                # Choose a mesh in proportion to its candidate length, then an edge within it;
+                # static meshes only when the receiver itself moves.
+                receiver_moves = mi.Bool(False)
+                for mesh in meshes:
+                    receiver_moves |= si.shape == mi.ShapePtr(mesh)
+                lane_total = dr.select(receiver_moves, grand_total, total_moving)
+                active &= lane_total > 0
+                choice = sampler.next_1d() * lane_total
                 u_edge = sampler.next_1d()
                 t = sampler.next_1d()
                 v0p = dr.zeros(mi.Point3f, count)
@@ -354,20 +367,26 @@ def _make_class(base: type) -> type:
 
                 ctx = mi.BSDFContext()
                 g = []
-                for sign in (1.0, -1.0):
+                inv_dist = mi.Float(0.0)  # 1 / distance to the area emitter seen (0: envmap)
+                for sign in (-1.0, 1.0):
                     w = dr.normalize(omega + sign * self.shadow_epsilon * n_hat)
                     si_l = scene.ray_intersect(si.spawn_ray(w), active)
                     emitter = si_l.emitter(scene, active)
                     le = emitter.eval(si_l, active & (emitter != None))  # noqa: E711
                     f = bsdf.eval(ctx, si, si.to_local(w), active)
                     g.append(dr.select(active, f * le, 0.0))
-                weight = (g[0] - g[1]) * measure * grand_total * ray_weight / spp
+                    on_area = si_l.is_valid() & (emitter != None) & dr.any(le != 0)  # noqa: E711
+                    inv_dist = dr.select(on_area, dr.rcp(si_l.t), inv_dist)
+                weight = (g[1] - g[0]) * measure * lane_total * ray_weight / spp
                 active &= dr.any(weight != 0.0)
 
-            # AD-attached alpha = n_e(theta) . omega / |n_e|, with p and omega fixed.
+            # AD-attached alpha = n_e(theta) . omega / |n_e| at fixed omega. prb's interior
+            # holds the point y on an area emitter fixed instead (omega follows the shading
+            # point p), which adds - n_e . dp/dtheta / |y - p| (0 for environment maps).
             alpha = mi.Float(0.0)
             # The shading point follows its (possibly moving) surface, as in prb's interior.
             p = scene.ray_intersect(dr.detach(ray), active).p
+            alpha -= dr.dot(dr.detach(n_e), p) * dr.detach(inv_dist)
             for mesh, v0, v1, mine in chosen:
                 buf = mesh.vertex_positions_buffer()
                 q0 = sil.gather_points(buf, v0, mine)
