@@ -1,0 +1,259 @@
+"""edge_sampling against finite differences on scenes that each isolate one effect.
+
+References: tests/data/edge_fd_refs.npz, central differences of the path-traced primal
+(regenerate with scripts/make_edge_fd_refs.py). Errors are the relative L2 error of the
+derivative image after a 3x3 box blur (per-pixel Monte Carlo noise of both estimates is
+large at test spp; the blur keeps the comparison about bias), and the relative error of
+the gradient of a fixed random-weight image loss, forward and reverse mode.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+DATA = os.path.join(os.path.dirname(__file__), "data", "edge_fd_refs.npz")
+
+# case -> (scene builder kwargs, integrator overrides, spp, max blurred image error,
+#          max loss-gradient error)
+CASES = {
+    "silhouette": ({}, {"edge_samples": 16, "crease_weight": 0.0}, 4, 0.08, 0.06),
+    "scaling_envmap": ({}, {"edge_samples": 16}, 8, 0.16, 0.10),
+    "shadow": ({}, {"shadow_edge_samples": 64}, 4, 0.22, 0.12),
+    "shadow_receiver": ({}, {"shadow_edge_samples": 1024}, 4, 0.22, 0.15),
+    "albedo": ({}, {}, 16, 0.06, 0.02),
+    "light_intensity": ({}, {}, 16, 0.06, 0.02),
+    "camera_translation": ({}, {"edge_samples": 16, "crease_weight": 0.0}, 4, 0.08, 0.06),
+    "silhouette_gaussian_border": (
+        {"rfilter": "gaussian", "sample_border": True},
+        {"edge_samples": 16, "crease_weight": 0.0},
+        4,
+        0.08,
+        0.08,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def refs():
+    data = np.load(DATA)
+    return {k: data[k] for k in data.files}
+
+
+def _load(case: str, kwargs: dict):
+    from invrender.integrators import fd, scenes
+
+    name = "silhouette" if case.startswith("silhouette") else case
+    return fd.load(scenes.build(name, res=32, **kwargs))
+
+
+def _check(loaded, refs, case, integrator, spp, seed=3):
+    from invrender.integrators import fd
+
+    ref = refs[case]
+    weights = fd.loss_weights(ref.shape)
+    fwd = fd.forward_derivative(loaded, integrator, spp=spp, seed=seed)
+    rev = fd.reverse_gradient(loaded, integrator, weights, spp=spp, seed=seed)
+    g_ref = fd.image_loss_gradient(ref, weights)
+    return (
+        fd.relative_error(fwd, ref, blur=1),
+        fd.scalar_relative_error(fd.image_loss_gradient(fwd, weights), g_ref),
+        fd.scalar_relative_error(rev, g_ref),
+    )
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_forward_and_reverse_match_finite_differences(variant, refs, case):
+    kwargs, overrides, spp, img_tol, grad_tol = CASES[case]
+    loaded = _load(case, kwargs)
+    integrator = {"type": "edge_sampling", "max_depth": loaded.spec.max_depth, **overrides}
+    img_err, fwd_err, rev_err = _check(loaded, refs, case, integrator, spp)
+    assert img_err < img_tol, f"{case}: blurred derivative image error {img_err:.3f}"
+    assert fwd_err < grad_tol, f"{case}: forward loss-gradient error {fwd_err:.3f}"
+    assert rev_err < grad_tol, f"{case}: reverse loss-gradient error {rev_err:.3f}"
+
+
+@pytest.mark.parametrize("case", ["silhouette", "shadow", "shadow_receiver"])
+def test_prb_fails_the_same_check(variant, refs, case):
+    """Plain prb misses visibility gradients: the check above must be able to fail."""
+    kwargs, _, spp, img_tol, grad_tol = CASES[case]
+    loaded = _load(case, kwargs)
+    img_err, fwd_err, rev_err = _check(
+        loaded, refs, case, {"type": "prb", "max_depth": loaded.spec.max_depth}, spp
+    )
+    assert img_err > 3 * img_tol and fwd_err > 3 * grad_tol and rev_err > 3 * grad_tol
+
+
+def test_gaussian_border_not_overestimated(variant, refs):
+    """Mitsuba's projective integrators scale this case by (W+2b)(H+2b)/(WH) = 1.27."""
+    from invrender.integrators import fd
+
+    case = "silhouette_gaussian_border"
+    kwargs, overrides, spp, _, _ = CASES[case]
+    loaded = _load(case, kwargs)
+    integrator = {"type": "edge_sampling", "max_depth": 2, **overrides}
+    fwd = fd.forward_derivative(loaded, integrator, spp=spp, seed=5)
+    ref = refs[case]
+    ratio = float(np.sum(np.abs(fd.box_blur(fwd, 1))) / np.sum(np.abs(fd.box_blur(ref, 1))))
+    assert abs(ratio - 1.0) < 0.08, f"|derivative| ratio to finite differences {ratio:.3f}"
+
+
+def test_primal_matches_path(variant):
+    import mitsuba as mi
+
+    from invrender.integrators import fd, scenes
+
+    for name in ("shadow", "scaling_envmap"):
+        loaded = fd.load(scenes.build(name, res=32))
+        ours = np.array(
+            mi.render(loaded.scene, integrator=mi.load_dict({"type": "edge_sampling"}), spp=256)
+        )
+        path = np.array(
+            mi.render(loaded.scene, integrator=mi.load_dict({"type": "path"}), spp=256, seed=9)
+        )
+        assert abs(ours.mean() - path.mean()) < 0.02 * path.mean()
+        assert fd.relative_error(fd.box_blur(ours, 1), fd.box_blur(path, 1)) < 0.05
+
+
+def test_registered_after_variant_switch(variant):
+    import mitsuba as mi
+
+    import invrender.integrators as integrators
+
+    assert "edge_sampling" in integrators.register()
+    integrator = mi.load_dict({"type": "edge_sampling", "edge_samples": 2, "max_depth": 3})
+    assert integrator.edge_samples == 2 and integrator.max_depth == 3
+    assert "EdgeSamplingIntegrator" in str(integrator)
+
+
+def test_edge_topology_of_a_tetrahedron_and_an_open_quad():
+    from invrender.integrators.silhouette import edge_topology_arrays
+
+    tetra = np.array([[0, 1, 2], [0, 3, 1], [1, 3, 2], [2, 3, 0]])
+    edges, adj = edge_topology_arrays(tetra)
+    assert len(edges) == 6 and (adj[:, 1] >= 0).all()
+    for (a, b), (f0, f1) in zip(edges, adj, strict=True):
+        assert {a, b} <= set(tetra[f0]) and {a, b} <= set(tetra[f1]) and f0 != f1
+    edges, adj = edge_topology_arrays(np.array([[0, 1, 2], [0, 2, 3]]))
+    assert len(edges) == 5 and (adj[:, 1] < 0).sum() == 4
+
+
+def test_silhouette_ring_and_projection(variant):
+    import drjit as dr
+    import mitsuba as mi
+
+    from invrender.integrators import fd, scenes
+    from invrender.integrators import silhouette as sil
+
+    loaded = fd.load(scenes.build("silhouette", res=32))
+    sensor = loaded.scene.sensors()[0]
+    mesh = next(s for s in loaded.scene.shapes() if s.id() == "object")
+    edges = sil.mesh_edges(mesh)
+    eye = mi.Point3f(sensor.world_transform() @ mi.ScalarPoint3f(0.0))
+    # The UV sphere's poles face the camera: its outline is the 24-edge equator.
+    assert int(dr.count(sil.silhouette_mask(mesh, edges, [eye]))[0]) == 24
+    camera = sil.Pinhole.from_sensor(sensor)
+    points = mi.Point3f([0.3, -0.2, 0.1], [0.2, 0.4, -0.5], [0.0, 0.2, 0.3])
+    it = dr.zeros(mi.Interaction3f, 3)
+    it.p = points
+    ds, _ = sensor.sample_direction(it, mi.Point2f(0))
+    ours, valid = camera.project(points)
+    assert np.allclose(np.array(ours), np.array(ds.uv), atol=1e-3) and np.all(np.array(valid))
+
+
+def test_film_normalization(variant):
+    import mitsuba as mi
+
+    from invrender.integrators.film_filter import FilmFootprint
+
+    sensor = mi.load_dict(
+        {
+            "type": "perspective",
+            "film": {"type": "hdrfilm", "width": 8, "height": 6, "rfilter": {"type": "box"}},
+        }
+    )
+    fp = FilmFootprint.from_film(sensor.film())
+    assert np.allclose(np.array(fp.kx), 1.0) and np.allclose(np.array(fp.ky), 1.0)
+    sensor = mi.load_dict(
+        {
+            "type": "perspective",
+            "film": {
+                "type": "hdrfilm",
+                "width": 8,
+                "height": 6,
+                "rfilter": {"type": "gaussian"},
+                "sample_border": False,
+            },
+        }
+    )
+    fp = FilmFootprint.from_film(sensor.film())
+    kx = np.array(fp.kx)
+    # Gaussian, sigma 0.5 px: a centre pixel sees all of it; the first pixel (centre 0.5 px
+    # from the film edge) loses the part beyond -1 sigma, so Phi(4) - Phi(-1) of it remains.
+    assert abs(kx[0] / kx[4] - 0.8413) < 0.01
+    border = mi.load_dict(
+        {
+            "type": "perspective",
+            "film": {
+                "type": "hdrfilm",
+                "width": 8,
+                "height": 6,
+                "rfilter": {"type": "gaussian"},
+                "sample_border": True,
+            },
+        }
+    )
+    kb = np.array(FilmFootprint.from_film(border.film()).kx)
+    assert np.allclose(kb, kb[4], rtol=1e-4)
+
+
+def test_dr_forward_route_equals_forward_to(variant):
+    """``dr.forward`` from the parameter and ``dr.forward_to`` the image give one answer."""
+    import drjit as dr
+    import mitsuba as mi
+
+    from invrender.integrators import fd, scenes
+
+    loaded = fd.load(scenes.build("silhouette", res=16))
+    integrator = mi.load_dict({"type": "edge_sampling", "max_depth": 2})
+    results = []
+    for route in ("forward", "forward_to"):
+        theta = mi.Float(0.0)
+        dr.enable_grad(theta)
+        loaded.set_theta(theta)
+        image = mi.render(loaded.scene, loaded.params, integrator=integrator, spp=4, seed=7)
+        if route == "forward":
+            dr.forward(theta)
+        else:
+            dr.set_grad(theta, 1.0)
+            dr.forward_to(image)
+        results.append(np.array(dr.grad(image)))
+        loaded.reset()
+    assert np.abs(results[0]).sum() > 0
+    assert np.allclose(results[0], results[1], atol=1e-4)
+
+
+def test_register_survives_variant_switches(variant):
+    """In a fresh process: a non-AD variant is skipped, and register() works after switching."""
+    import subprocess
+    import sys
+
+    code = (
+        "from invrender.variant import ensure_llvm; ensure_llvm()\n"
+        "import mitsuba as mi\n"
+        "mi.set_variant('scalar_rgb')\n"
+        "import invrender.integrators as integrators\n"
+        "integrators.register()\n"
+        "mi.set_variant('llvm_ad_rgb')\n"
+        "integrators.register()\n"
+        "print(mi.load_dict({'type': 'edge_sampling', 'max_depth': 3}))\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "EdgeSamplingIntegrator[max_depth=3" in out.stdout
