@@ -44,11 +44,13 @@ class ReparamIntegrator(RBIntegrator):
                                    1 = camera rays only (silhouettes), 2 = also shadow
                                    rays and BSDF rays from the first hit (shadows,
                                    objects seen in reflections); 0 disables (= `prb`)
-    reparam_rays          8        auxiliary rays per warped ray (even when antithetic)
-    reparam_kappa         1e5      vMF concentration of the auxiliary lobe; its angular
+    reparam_rays          16       auxiliary rays per warped ray (even when antithetic)
+    reparam_kappa         1e3      vMF concentration of the auxiliary lobe; its angular
                                    width is about 1/sqrt(kappa) radians. Make it cover
-                                   about a pixel for camera rays
-    reparam_exp           3.0      exponent gamma of the harmonic weights
+                                   about a pixel for camera rays (1e3 ~ 1 px at 16 px,
+                                   30 deg fov); larger = less smoothing, more bias from
+                                   lobes that miss the edge, smaller = more blur
+    reparam_exp           2.0      exponent gamma of the harmonic weights
                                    D^-gamma; >= 1 makes V equal the boundary velocity
                                    on the discontinuity, larger = sharper, noisier
     reparam_antithetic    true     pair each auxiliary ray with its mirror image
@@ -65,9 +67,9 @@ class ReparamIntegrator(RBIntegrator):
         super().__init__(props)
         self.reparam_max_depth = int(props.get("reparam_max_depth", 2))
         self.warp = WarpSettings(
-            rays=int(props.get("reparam_rays", 8)),
-            kappa=float(props.get("reparam_kappa", 1e5)),
-            exponent=float(props.get("reparam_exp", 3.0)),
+            rays=int(props.get("reparam_rays", 16)),
+            kappa=float(props.get("reparam_kappa", 1e3)),
+            exponent=float(props.get("reparam_exp", 2.0)),
             antithetic=bool(props.get("reparam_antithetic", True)),
         )
         if self.warp.rays < 1 or (self.warp.antithetic and self.warp.rays % 2):

@@ -49,9 +49,9 @@ _B_ESCAPED = 1.0
 class WarpSettings:
     """The estimator's knobs (see the `reparam` integrator's parameter table)."""
 
-    rays: int = 8
-    kappa: float = 1e5
-    exponent: float = 3.0
+    rays: int = 16
+    kappa: float = 1e3
+    exponent: float = 2.0
     antithetic: bool = True
 
 
