@@ -18,9 +18,14 @@ class ReparamFilterError(InvrenderError):
     """The film's reconstruction filter cannot carry image-space motion."""
 
 
-def _warp_key(seed: int, depth: mi.UInt32, site: int) -> mi.UInt32:
+def _seed_value(seed: int) -> mi.UInt32:
+    """The render seed as an opaque JIT value, so a new seed does not recompile kernels."""
+    return dr.opaque(mi.UInt32, (int(seed) * 0x9E3779B1) & 0xFFFFFFFF)
+
+
+def _warp_key(seed: mi.UInt32, depth: mi.UInt32, site: int) -> mi.UInt32:
     """Seed of the auxiliary rays of one warp site; identical in every rendering pass."""
-    return mi.UInt32((seed * 0x9E3779B1) & 0xFFFFFFFF) + (depth * 2 + site) * 1024
+    return seed + (depth * 2 + site) * 1024
 
 
 class ReparamIntegrator(RBIntegrator):
@@ -133,6 +138,7 @@ class ReparamIntegrator(RBIntegrator):
         if lane is None:
             lane = dr.arange(mi.UInt32, dr.width(ray))
         lane = mi.UInt32(lane)
+        seed = _seed_value(seed)
         depth = mi.UInt32(0)
         L = mi.Spectrum(0 if primal else state_in)
         δL = mi.Spectrum(δL if δL is not None else 0)
@@ -291,7 +297,7 @@ class ReparamIntegrator(RBIntegrator):
             origin,
             dr.detach(ray.d),
             lane,
-            _warp_key(seed, mi.UInt32(0), _SITE_INCOMING),
+            _warp_key(_seed_value(seed), mi.UInt32(0), _SITE_INCOMING),
             mi.UInt32(0),
             mi.Bool(True),
         )

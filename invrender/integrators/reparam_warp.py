@@ -45,6 +45,10 @@ _MIN_D = 1e-4
 _B_ESCAPED = 1.0
 
 
+# What the boundary test and the velocity need from an auxiliary hit (no shading frame).
+_AUX_FLAGS = mi.RayFlags.Minimal | mi.RayFlags.UV | mi.RayFlags.dPdUV | mi.RayFlags.FollowShape
+
+
 @dataclass(frozen=True)
 class WarpSettings:
     """The estimator's knobs (see the `reparam` integrator's parameter table)."""
@@ -84,7 +88,9 @@ def _shape_is(si: mi.SurfaceInteraction3f, kind: mi.ShapeType) -> mi.Bool:
     return si.shape.shape_type() == mi.UInt32(int(kind))
 
 
-def edge_distance(pi: mi.PreliminaryIntersection3f, si: mi.SurfaceInteraction3f) -> mi.Float:
+def edge_distance(
+    pi: mi.PreliminaryIntersection3f, si: mi.SurfaceInteraction3f, direction: mi.Vector3f
+) -> mi.Float:
     """World-space distance from a hit point to the nearest edge of the hit primitive.
 
     Meshes: nearest triangle edge (every silhouette of a mesh lies on one). Rectangle and
@@ -107,7 +113,7 @@ def edge_distance(pi: mi.PreliminaryIntersection3f, si: mi.SurfaceInteraction3f)
         dr.minimum(u, 1.0 - u) * dr.norm(si.dp_du), dr.minimum(v, 1.0 - v) * dr.norm(si.dp_dv)
     )
     d_disk = (1.0 - u) * dr.norm(si.dp_du)
-    cos_n = dr.abs(si.wi.z)  # grazing cosine, in the (sphere's exact) shading frame
+    cos_n = dr.abs(dr.dot(si.n, direction))  # grazing cosine
     radius = dr.select(_shape_is(si, mi.ShapeType.Sphere), dr.norm(si.dp_dv) / dr.pi, si.t)
     d_smooth = 0.5 * radius * cos_n * cos_n
     dist = dr.select(is_mesh, d_mesh, d_smooth)
@@ -153,13 +159,13 @@ def warp_ray(
         aux = mi.Ray3f(o_detached, y)
         with dr.suspend_grad():
             pi = scene.ray_intersect_preliminary(aux, coherent=False, active=active)
-        si = pi.compute_surface_interaction(aux, mi.RayFlags.All | mi.RayFlags.FollowShape)
+        si = pi.compute_surface_interaction(aux, _AUX_FLAGS)
         # A hit at (almost) the origin is the ray's own surface: no direction to follow.
         hit = si.is_valid() & active & (si.t > 1e-4 * (1.0 + dr.max(dr.abs(o_detached))))
         to_hit = dr.select(hit, dr.normalize(si.p - origin), y)
         velocity = to_hit - dr.detach(to_hit)  # value 0, derivative dy/dtheta
         with dr.suspend_grad():
-            theta_edge = edge_distance(pi, si) / dr.maximum(si.t, 1e-6)
+            theta_edge = edge_distance(pi, si, y) / dr.maximum(si.t, 1e-6)
             boundary = dr.select(hit, 0.5 * kappa * theta_edge * theta_edge, _B_ESCAPED)
             dist = dr.maximum(inv_pdf_rel - 1.0 + boundary, _MIN_D)
             weight = dr.select(active, inv_pdf_rel * dr.power(dist, -gamma), 0.0)
