@@ -3,9 +3,10 @@
 Scenes come from invrender.integrators.scenes (16 px, gaussian filter). Errors are relative
 L2 errors of the derivative image after a 1-pixel box blur (compares below per-pixel
 noise) and relative errors of the gradient of a fixed weighted-sum loss; tolerances are
-about twice the errors measured at these spp (printed with -s), so a sign, factor or
-missing-term bug fails. The analytic sphere is checked in reverse mode only: Dr.Jit refuses
-forward propagation from a perturbed ``to_world`` into the render op (prb fails the same).
+about twice the errors measured at these spp and seeds (printed with -s; the loss gradient
+of a translation is a near-cancelling sum, so single-seed errors spread from 0.02 to 0.2),
+while plain `prb` scores >= 0.9 on the same checks. The analytic sphere is checked in
+reverse mode only: Dr.Jit refuses forward propagation from a perturbed ``to_world`` into the render op (prb fails the same).
 """
 
 from __future__ import annotations
@@ -16,18 +17,18 @@ import numpy as np
 import pytest
 
 REFS = os.path.join(os.path.dirname(__file__), "data", "reparam_fd_refs.npz")
-SPP = 32
-KAPPA = 1e3
+SPP = 128
+KAPPA = 3e3
 
 # scene -> (tolerance on blurred image error, tolerance on loss-gradient error)
 TOLERANCES = {
-    "silhouette": (0.25, 0.15),
-    "shadow": (0.55, 0.15),
-    "glossy_reflection": (0.4, 0.5),
-    "albedo": (0.05, 0.03),
-    "light_intensity": (0.05, 0.03),
+    "silhouette": (0.25, 0.3),
+    "shadow": (0.45, 0.35),
+    "glossy_reflection": (0.35, 0.5),
+    "albedo": (0.03, 0.02),
+    "light_intensity": (0.03, 0.02),
 }
-REVERSE_TOLERANCE = 0.2
+REVERSE_TOLERANCE = 0.35
 VISIBILITY = ["silhouette", "shadow", "glossy_reflection"]
 
 

@@ -50,9 +50,9 @@ class ReparamIntegrator(RBIntegrator):
                                    rays and BSDF rays from the first hit (shadows,
                                    objects seen in reflections); 0 disables (= `prb`)
     reparam_rays          16       auxiliary rays per warped ray (even when antithetic)
-    reparam_kappa         1e3      vMF concentration of the auxiliary lobe; its angular
+    reparam_kappa         3e3      vMF concentration of the auxiliary lobe; its angular
                                    width is about 1/sqrt(kappa) radians. Make it cover
-                                   about a pixel for camera rays (1e3 ~ 1 px at 16 px,
+                                   about a pixel for camera rays (3e3 ~ 0.6 px at 16 px,
                                    30 deg fov); larger = less smoothing, more bias from
                                    lobes that miss the edge, smaller = more blur
     reparam_exp           2.0      exponent gamma of the harmonic weights
@@ -73,7 +73,7 @@ class ReparamIntegrator(RBIntegrator):
         self.reparam_max_depth = int(props.get("reparam_max_depth", 2))
         self.warp = WarpSettings(
             rays=int(props.get("reparam_rays", 16)),
-            kappa=float(props.get("reparam_kappa", 1e3)),
+            kappa=float(props.get("reparam_kappa", 3e3)),
             exponent=float(props.get("reparam_exp", 2.0)),
             antithetic=bool(props.get("reparam_antithetic", True)),
         )

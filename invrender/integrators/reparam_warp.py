@@ -54,7 +54,7 @@ class WarpSettings:
     """The estimator's knobs (see the `reparam` integrator's parameter table)."""
 
     rays: int = 16
-    kappa: float = 1e3
+    kappa: float = 3e3
     exponent: float = 2.0
     antithetic: bool = True
 
