@@ -6,7 +6,8 @@ noise) and relative errors of the gradient of a fixed weighted-sum loss; toleran
 about twice the errors measured at these spp and seeds (printed with -s; the loss gradient
 of a translation is a near-cancelling sum, so single-seed errors spread from 0.02 to 0.2),
 while plain `prb` scores >= 0.9 on the same checks. The analytic sphere is checked in
-reverse mode only: Dr.Jit refuses forward propagation from a perturbed ``to_world`` into the render op (prb fails the same).
+reverse mode only: Dr.Jit refuses forward propagation from a perturbed ``to_world`` into
+the render op (prb fails the same).
 """
 
 from __future__ import annotations
