@@ -222,12 +222,14 @@ def _emissive_backdrop() -> Any:
 
 
 def _silhouette_dict(res, rfilter, sample_border) -> dict:
-    v, f, n = uv_sphere_arrays(_OBJ_CENTER, 0.45)
+    # Flat shading: with vertex normals an area emitter goes dark in a thin band inside its
+    # outline (shading normal facing away), a second moving discontinuity.
+    v, f, _ = uv_sphere_arrays(_OBJ_CENTER, 0.45)
     obj = make_mesh(
         "object",
         v,
         f,
-        n,
+        None,
         bsdf={"type": "diffuse", "reflectance": _rgb(0.0)},
         emitter={"type": "area", "radiance": _rgb([1.0, 0.6, 0.3])},
     )
@@ -256,11 +258,17 @@ def silhouette(res: int = 32, rfilter: str = "box", sample_border: bool = False)
 
 
 def scaling_envmap(res: int = 32, rfilter: str = "box", sample_border: bool = False):
-    """A smooth-shaded diffuse sphere mesh scaling about its centre under an environment map."""
+    """A flat-shaded diffuse sphere mesh scaling about its centre under an environment map.
+
+    Flat shading on purpose: with interpolated vertex normals, the shading normal and the
+    geometric normal disagree near the outline and each facet casts a slightly different
+    self-shadow, which makes every facet edge a tiny moving discontinuity. Flat facets make
+    those discontinuities explicit (crease edges) instead.
+    """
     center = (0.0213, -0.0117, 0.0)
-    v, f, n = uv_sphere_arrays(center, 0.5)
+    v, f, _ = uv_sphere_arrays(center, 0.5, n_lat=8, n_lon=12)
     obj = make_mesh(
-        "object", v, f, n, bsdf={"type": "diffuse", "reflectance": _rgb([0.7, 0.5, 0.3])}
+        "object", v, f, None, bsdf={"type": "diffuse", "reflectance": _rgb([0.7, 0.5, 0.3])}
     )
     scene = {
         "type": "scene",
@@ -397,12 +405,12 @@ def analytic_sphere(res: int = 32, rfilter: str = "box", sample_border: bool = F
 def glossy_reflection(res: int = 32, rfilter: str = "box", sample_border: bool = False):
     """A glowing sphere mesh, out of direct view, moving in x; seen only in a rough mirror."""
     center = (0.0137, 1.0, 1.4)
-    v, f, n = uv_sphere_arrays(center, 0.35)
+    v, f, _ = uv_sphere_arrays(center, 0.35)
     obj = make_mesh(
         "object",
         v,
         f,
-        n,
+        None,
         bsdf={"type": "diffuse", "reflectance": _rgb(0.0)},
         emitter={"type": "area", "radiance": _rgb([3.0, 2.0, 1.0])},
     )
