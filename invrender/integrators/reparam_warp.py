@@ -122,6 +122,22 @@ def edge_distance(
     return dr.maximum(dist, 0.0)
 
 
+def harmonic_weight(
+    inv_pdf_rel: mi.Float, exp_term: mi.Float, boundary: mi.Float, kappa: float, gamma: float
+) -> tuple[mi.Float, mi.Float]:
+    """Weight a = inv_pdf_rel * D^-gamma of one auxiliary sample, and da / d(w.y).
+
+    ``exp_term`` is exp(kappa (1 - w.y)) at the direction w where the weight is wanted
+    (at the lobe centre it equals ``inv_pdf_rel``, the sample's fixed 1/p up to a
+    constant). The gradient on the sphere is ``da/d(w.y) * (y - (w.y) w)``.
+    """
+    raw = exp_term - 1.0 + boundary
+    dist = dr.maximum(raw, _MIN_D)
+    weight = inv_pdf_rel * dr.power(dist, -gamma)
+    slope = dr.select(raw < _MIN_D, 0.0, weight * gamma * kappa * exp_term / dist)
+    return weight, slope
+
+
 def warp_ray(
     scene: mi.Scene,
     origin: mi.Point3f,
@@ -167,11 +183,10 @@ def warp_ray(
         with dr.suspend_grad():
             theta_edge = edge_distance(pi, si, y) / dr.maximum(si.t, 1e-6)
             boundary = dr.select(hit, 0.5 * kappa * theta_edge * theta_edge, _B_ESCAPED)
-            dist = dr.maximum(inv_pdf_rel - 1.0 + boundary, _MIN_D)
-            weight = dr.select(active, inv_pdf_rel * dr.power(dist, -gamma), 0.0)
-            clamped = (inv_pdf_rel - 1.0 + boundary) < _MIN_D
+            weight, grad_scale = harmonic_weight(inv_pdf_rel, inv_pdf_rel, boundary, kappa, gamma)
+            weight = dr.select(active, weight, 0.0)
+            grad_scale = dr.select(active, grad_scale, 0.0)
             tangent = frame.to_world(mi.Vector3f(local.x, local.y, 0.0))
-            grad_scale = dr.select(clamped, 0.0, weight * gamma * kappa * inv_pdf_rel / dist)
             weight_grad = grad_scale * tangent
         weight_sum += weight
         weight_grad_sum += weight_grad
