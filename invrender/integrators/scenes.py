@@ -334,6 +334,22 @@ def shadow(res: int = 32, rfilter: str = "box", sample_border: bool = False) -> 
     )
 
 
+def shadow_receiver(res: int = 32, rfilter: str = "box", sample_border: bool = False):
+    """The shadow scene with the floor (the shadow receiver) rising along +z instead.
+
+    The shadow slides over the floor while the blocker and the light stay put, so the
+    boundary term comes from static edges seen from moving shading points.
+    """
+    return ReferenceScene(
+        name="shadow_receiver",
+        scene=_shadow_dict(res, rfilter, sample_border),
+        key="floor.vertex_positions",
+        perturbation=Perturbation("translate", ("floor.vertex_positions",), axis=(0, 0, 1)),
+        description="floor translating along its normal under a static blocker and light",
+        max_depth=2,
+    )
+
+
 def albedo(res: int = 32, rfilter: str = "box", sample_border: bool = False) -> ReferenceScene:
     """The shadow scene with a static blocker; theta adds to the floor's diffuse albedo."""
     return ReferenceScene(
@@ -440,7 +456,7 @@ def glossy_reflection(res: int = 32, rfilter: str = "box", sample_border: bool =
     )
 
 
-# Name -> builder. The first six are the issue-3 acceptance scenes.
+# Name -> builder. The first six are the issue-3 acceptance scenes; the rest were added later.
 SCENES: dict[str, SceneBuilder] = {
     "silhouette": silhouette,
     "scaling_envmap": scaling_envmap,
@@ -449,6 +465,7 @@ SCENES: dict[str, SceneBuilder] = {
     "light_intensity": light_intensity,
     "camera_translation": camera_translation,
     "analytic_sphere": analytic_sphere,
+    "shadow_receiver": shadow_receiver,
     "glossy_reflection": glossy_reflection,
 }
 
