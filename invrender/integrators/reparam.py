@@ -1,0 +1,463 @@
+"""The `reparam` integrator: path replay backpropagation with warped-area reparameterization."""
+
+from __future__ import annotations
+
+import drjit as dr
+import mitsuba as mi
+from mitsuba.ad.integrators.common import ADIntegrator, RBIntegrator, mis_weight
+
+from invrender.errors import InvrenderError
+from invrender.integrators.reparam_warp import WarpSettings, warp_ray
+
+# Auxiliary-ray streams: which ray of a path a warp belongs to.
+_SITE_INCOMING = 0  # camera ray (depth 0) or BSDF-sampled ray arriving at `depth`
+_SITE_EMITTER = 1  # shadow ray from vertex `depth - 1`
+
+
+class ReparamFilterError(InvrenderError):
+    """The film's reconstruction filter cannot carry image-space motion."""
+
+
+def _seed_value(seed: int) -> mi.UInt32:
+    """The render seed as an opaque JIT value, so a new seed does not recompile kernels."""
+    return dr.opaque(mi.UInt32, (int(seed) * 0x9E3779B1) & 0xFFFFFFFF)
+
+
+def _warp_key(seed: mi.UInt32, depth: mi.UInt32, site: int) -> mi.UInt32:
+    """Seed of the auxiliary rays of one warp site; identical in every rendering pass."""
+    return seed + (depth * 2 + site) * 1024
+
+
+class ReparamIntegrator(RBIntegrator):
+    r"""Reparameterized path replay backpropagation (``reparam``).
+
+    Differentiates visibility (silhouettes, shadows, glossy reflections of moving objects)
+    with the warped-area reparameterization of Bangaru, Li and Durand (2020): every ray
+    whose visibility may change is replaced by a direction whose derivative is a warp
+    field V (a harmonic-weighted average of the velocities of points hit by auxiliary rays)
+    and is multiplied by a Jacobian determinant whose derivative is div V. The interior
+    term is Mitsuba's path replay backpropagation with next-event estimation and MIS.
+
+    Parameters
+
+    ====================  =======  =====================================================
+    name                  default  meaning
+    ====================  =======  =====================================================
+    max_depth             6        longest path (-1: unbounded); 2 = direct lighting
+    rr_depth              5        depth at which Russian roulette starts
+    reparam_max_depth     2        rays arriving at path depth < this are warped:
+                                   1 = camera rays only (silhouettes), 2 = also shadow
+                                   rays and BSDF rays from the first hit (shadows,
+                                   objects seen in reflections); 0 disables (= `prb`)
+    reparam_rays          16       auxiliary rays per warped ray (even when antithetic)
+    reparam_kappa         3e3      vMF concentration of the auxiliary lobe; its angular
+                                   width is about 1/sqrt(kappa) radians. Make it cover
+                                   about a pixel for camera rays (3e3 ~ 0.6 px at 16 px,
+                                   30 deg fov); larger = less smoothing, more bias from
+                                   lobes that miss the edge, smaller = more blur
+    reparam_exp           2.0      exponent gamma of the harmonic weights
+                                   D^-gamma; >= 1 makes V equal the boundary velocity
+                                   on the discontinuity, larger = sharper, noisier
+    reparam_antithetic    true     pair each auxiliary ray with its mirror image
+    ====================  =======  =====================================================
+
+    Needs a film with a smooth reconstruction filter (gaussian, the default, or tent):
+    camera-ray warps move samples in the image, which a box filter cannot express.
+    Limits: rays beyond ``reparam_max_depth`` are plain detached PRB rays (no visibility
+    derivatives, and no derivatives of moving path vertices); the camera itself is not
+    differentiated; perfectly specular chains are not warped through.
+    """
+
+    def __init__(self, props: mi.Properties) -> None:
+        super().__init__(props)
+        self.reparam_max_depth = int(props.get("reparam_max_depth", 2))
+        self.warp = WarpSettings(
+            rays=int(props.get("reparam_rays", 16)),
+            kappa=float(props.get("reparam_kappa", 3e3)),
+            exponent=float(props.get("reparam_exp", 2.0)),
+            antithetic=bool(props.get("reparam_antithetic", True)),
+        )
+        if self.warp.rays < 1 or (self.warp.antithetic and self.warp.rays % 2):
+            raise InvrenderError(
+                "reparam: reparam_rays must be >= 1 (and even with reparam_antithetic)"
+            )
+
+    def to_string(self) -> str:
+        return (
+            f"ReparamIntegrator[max_depth={self.max_depth}, "
+            f"reparam_max_depth={self.reparam_max_depth}, {self.warp}]"
+        )
+
+    # ------------------------------------------------------------------ warps
+
+    def _warp(
+        self,
+        scene: mi.Scene,
+        origin: mi.Point3f,
+        direction: mi.Vector3f,
+        lane: mi.UInt32,
+        key: mi.UInt32,
+        arrival_depth: mi.UInt32,
+        active: mi.Bool,
+    ) -> tuple[mi.Vector3f, mi.Float]:
+        """warp_ray() for rays that arrive at depth < reparam_max_depth; identity otherwise."""
+        active = mi.Bool(active) & (arrival_depth < self.reparam_max_depth)
+        return warp_ray(scene, origin, direction, lane, key, self.warp, active)
+
+    def _check_film(self, film: mi.Film) -> None:
+        if self.reparam_max_depth >= 1 and film.rfilter().is_box_filter():
+            raise ReparamFilterError(
+                "reparam: the film uses a box reconstruction filter, which cannot follow "
+                "image-space motion; set the film's rfilter to 'gaussian' or 'tent'"
+            )
+
+    # ----------------------------------------------------------- path replay
+
+    @dr.syntax
+    def sample(
+        self,
+        mode: dr.ADMode,
+        scene: mi.Scene,
+        sampler: mi.Sampler,
+        ray: mi.Ray3f,
+        δL: mi.Spectrum | None,
+        state_in: mi.Spectrum | None,
+        active: mi.Bool,
+        lane: mi.UInt32 | None = None,
+        seed: int = 0,
+        **kwargs,
+    ) -> tuple[mi.Spectrum, mi.Bool, list, mi.Spectrum]:
+        """One path per lane; see ``ADIntegrator.sample()`` for the interface.
+
+        ``lane`` (a per-sample index) and ``seed`` select the auxiliary rays so that the
+        differential pass replays exactly the warps of the camera term.
+        """
+        primal = mode == dr.ADMode.Primal
+        ctx = mi.BSDFContext()
+        ray = mi.Ray3f(dr.detach(ray))
+        if lane is None:
+            lane = dr.arange(mi.UInt32, dr.width(ray))
+        lane = mi.UInt32(lane)
+        seed = _seed_value(seed)
+        depth = mi.UInt32(0)
+        L = mi.Spectrum(0 if primal else state_in)
+        δL = mi.Spectrum(δL if δL is not None else 0)
+        β = mi.Spectrum(1)
+        η = mi.Float(1)
+        active = mi.Bool(active)
+        pi = scene.ray_intersect_preliminary(ray, coherent=True, active=active)
+
+        ray_prev = dr.zeros(mi.Ray3f)
+        pi_prev = dr.zeros(mi.PreliminaryIntersection3f)
+        si_prev = dr.zeros(mi.SurfaceInteraction3f)
+        bsdf_pdf_prev = mi.Float(1.0)
+        bsdf_delta_prev = mi.Bool(True)
+
+        while dr.hint(active, max_iterations=self.max_depth, label=f"reparam ({mode.name})"):
+            active_next = mi.Bool(active)
+
+            # Current vertex, seen along the warped incoming ray (differential phase).
+            ray_in = mi.Ray3f(ray)
+            if dr.hint(not primal, mode="scalar"):
+                with dr.resume_grad():
+                    prev_follow = pi_prev.compute_surface_interaction(
+                        ray_prev, mi.RayFlags.All | mi.RayFlags.FollowShape
+                    )
+                    origin = dr.select(depth == 0, ray.o, prev_follow.spawn_ray(ray.d).o)
+                    ray_in.o = origin
+                    ray_in.d, _ = self._warp(
+                        scene,
+                        origin,
+                        ray.d,
+                        lane,
+                        _warp_key(seed, depth, _SITE_INCOMING),
+                        depth,
+                        active,
+                    )
+            with dr.resume_grad(when=not primal):
+                si = pi.compute_surface_interaction(ray_in, ray_flags=mi.RayFlags.All)
+            bsdf = si.bsdf(ray)
+
+            # Emission hit by the previous BSDF sample (MIS against emitter sampling).
+            ds = mi.DirectionSample3f(scene, si=si, ref=si_prev)
+            mis = mis_weight(
+                bsdf_pdf_prev, scene.pdf_emitter_direction(si_prev, ds, ~bsdf_delta_prev)
+            )
+            with dr.resume_grad(when=not primal):
+                Le = β * mis * ds.emitter.eval(si, active_next)
+
+            # Emitter sampling (next-event estimation), warped shadow ray.
+            active_next &= (depth + 1 < self.max_depth) & si.is_valid()
+            active_em = active_next & mi.has_flag(bsdf.flags(), mi.BSDFFlags.Smooth)
+            ds, em_weight = scene.sample_emitter_direction(si, sampler.next_2d(), True, active_em)
+            active_em &= ds.pdf != 0.0
+            em_det = mi.Float(1.0)
+            with dr.resume_grad(when=not primal):
+                if dr.hint(not primal, mode="scalar"):
+                    here = pi.compute_surface_interaction(
+                        ray, mi.RayFlags.All | mi.RayFlags.FollowShape
+                    )
+                    em_dir, em_det = self._warp(
+                        scene,
+                        here.spawn_ray(ds.d).o,
+                        ds.d,
+                        lane,
+                        _warp_key(seed, depth + 1, _SITE_EMITTER),
+                        depth + 1,
+                        active_em,
+                    )
+                    ds.d = em_dir
+                    em_value = scene.eval_emitter_direction(si, ds, active_em)
+                    inv_pdf = dr.select(ds.pdf != 0, dr.rcp(dr.detach(ds.pdf)), 0)
+                    em_weight = dr.replace_grad(em_weight, em_value * inv_pdf)
+                wo_em = si.to_local(ds.d)
+                bsdf_em, bsdf_pdf_em = bsdf.eval_pdf(ctx, si, wo_em, active_em)
+                mis_em = dr.select(ds.delta, 1, mis_weight(ds.pdf, bsdf_pdf_em))
+                Lr_dir = β * mis_em * bsdf_em * em_weight * em_det
+
+            # Detached BSDF sampling.
+            bsdf_sample, bsdf_weight = bsdf.sample(
+                ctx, si, sampler.next_1d(), sampler.next_2d(), active_next
+            )
+            L = (L + Le + Lr_dir) if primal else (L - Le - Lr_dir)
+            ray_next = si.spawn_ray(si.to_world(bsdf_sample.wo))
+            η *= bsdf_sample.eta
+            β *= bsdf_weight
+            si_prev = dr.detach(si, True)
+            bsdf_pdf_prev = bsdf_sample.pdf
+            bsdf_delta_prev = mi.has_flag(bsdf_sample.sampled_type, mi.BSDFFlags.Delta)
+
+            β_max = dr.max(mi.unpolarized_spectrum(β))
+            active_next &= β_max != 0
+            rr_prob = dr.minimum(β_max * η**2, 0.95)
+            rr_active = depth >= self.rr_depth
+            β[rr_active] *= dr.rcp(rr_prob)
+            rr_continue = sampler.next_1d() < rr_prob
+            active_next &= ~rr_active | rr_continue
+
+            pi_next = scene.ray_intersect_preliminary(ray_next, coherent=False, active=active_next)
+
+            # Differential phase: emission + NEE here, and the reflected radiance L that
+            # the rest of the path delivers through the warped next direction.
+            if dr.hint(not primal, mode="scalar"):
+                with dr.resume_grad():
+                    here = pi.compute_surface_interaction(
+                        ray, mi.RayFlags.All | mi.RayFlags.FollowShape
+                    )
+                    next_dir, next_det = self._warp(
+                        scene,
+                        here.spawn_ray(ray_next.d).o,
+                        ray_next.d,
+                        lane,
+                        _warp_key(seed, depth + 1, _SITE_INCOMING),
+                        depth + 1,
+                        active_next,
+                    )
+                    bsdf_val = bsdf.eval(ctx, si, si.to_local(next_dir), active_next)
+                    Lr_ind = L * dr.relative_grad(bsdf_val) * next_det
+                    Lo = Le + Lr_dir + Lr_ind
+                    if dr.hint(mode == dr.ADMode.Backward, mode="scalar"):
+                        dr.backward_from(δL * Lo)
+                    else:
+                        δL += dr.forward_to(Lo)
+
+            depth[si.is_valid()] += 1
+            active = active_next
+            pi_prev = pi
+            ray_prev = ray
+            pi = pi_next
+            ray = ray_next
+
+        return (L if primal else δL, depth != 0, [], L)
+
+    # ------------------------------------------------------ camera term
+
+    def _camera_image(
+        self,
+        scene: mi.Scene,
+        sensor: mi.Sensor,
+        ray: mi.Ray3f,
+        weight: mi.Spectrum,
+        L: mi.Spectrum,
+        valid: mi.Bool,
+        lane: mi.UInt32,
+        seed: int,
+        spp: int,
+    ) -> mi.TensorXf:
+        """The image splatted at warped positions, times the camera warp's determinant.
+
+        Its value is the primal image; its derivative (detached radiance) is the part of
+        the image derivative that comes from moving the camera samples: the filter
+        gradient along V plus the divergence term. Call under ``dr.resume_grad()``.
+        """
+        film = sensor.film()
+        origin = dr.detach(ray.o)
+        direction, det = self._warp(
+            scene,
+            origin,
+            dr.detach(ray.d),
+            lane,
+            _warp_key(_seed_value(seed), mi.UInt32(0), _SITE_INCOMING),
+            mi.UInt32(0),
+            mi.Bool(True),
+        )
+        it = dr.zeros(mi.Interaction3f)
+        it.p = origin + direction
+        it.time = ray.time
+        ds, _ = sensor.sample_direction(it, mi.Point2f(0.5))
+        pos = ds.uv + mi.Vector2f(film.crop_offset())
+        film.clear()
+        block = film.create_block()
+        block.set_coalesce(block.coalesce() and spp >= 4)
+        value = dr.detach(L) * dr.detach(weight) * det
+        ADIntegrator._splat_to_block(
+            block,
+            film,
+            pos,
+            value=value,
+            weight=det,
+            alpha=dr.select(valid, det, 0.0),
+            aovs=[],
+            wavelengths=ray.wavelengths,
+        )
+        film.put_block(block)
+        return film.develop()
+
+    def _primal_and_lanes(self, scene, sensor, seed, spp):
+        sampler, spp = self.prepare(sensor, seed, spp, self.aov_names())
+        ray, weight, pos = self.sample_rays(scene, sensor, sampler)
+        ray = mi.Ray3f(ray)
+        lane = dr.arange(mi.UInt32, dr.width(ray))
+        L, valid, _, state = self.sample(
+            mode=dr.ADMode.Primal,
+            scene=scene,
+            sampler=sampler.clone(),
+            ray=ray,
+            δL=None,
+            state_in=None,
+            active=mi.Bool(True),
+            lane=lane,
+            seed=seed,
+        )
+        return sampler, spp, ray, weight, pos, lane, L, valid, state
+
+    def render_forward(
+        self,
+        scene: mi.Scene,
+        params: object,
+        sensor: int | mi.Sensor = 0,
+        seed: int = 0,
+        spp: int = 0,
+    ) -> mi.TensorXf:
+        """Forward-mode derivative image: path term (splatted) + camera-warp term."""
+        if isinstance(sensor, int):
+            sensor = scene.sensors()[sensor]
+        film = sensor.film()
+        self._check_film(film)
+        seed = int(seed)
+        with dr.suspend_grad():
+            sampler, spp, ray, weight, pos, lane, L, valid, state = self._primal_and_lanes(
+                scene, sensor, seed, spp
+            )
+            δL, valid_2, _, _ = self.sample(
+                mode=dr.ADMode.Forward,
+                scene=scene,
+                sampler=sampler,
+                ray=ray,
+                δL=None,
+                state_in=state,
+                active=mi.Bool(True),
+                lane=lane,
+                seed=seed,
+            )
+            block = film.create_block()
+            block.set_coalesce(block.coalesce() and spp >= 4)
+            ADIntegrator._splat_to_block(
+                block,
+                film,
+                pos,
+                value=δL * weight,
+                weight=1.0,
+                alpha=dr.select(valid_2, mi.Float(1), mi.Float(0)),
+                aovs=[],
+                wavelengths=ray.wavelengths,
+            )
+            film.put_block(block)
+            grad_paths = film.develop()
+            dr.eval(grad_paths)
+            if self.reparam_max_depth < 1:
+                return grad_paths
+            with dr.resume_grad():
+                image = self._camera_image(scene, sensor, ray, weight, L, valid, lane, seed, spp)
+                grad_camera = dr.forward_to(
+                    image, flags=dr.ADFlag.ClearEdges | dr.ADFlag.AllowNoGrad
+                )
+            return grad_paths + grad_camera
+
+    def render_backward(
+        self,
+        scene: mi.Scene,
+        params: object,
+        grad_in: mi.TensorXf,
+        sensor: int | mi.Sensor = 0,
+        seed: int = 0,
+        spp: int = 0,
+    ) -> None:
+        """Reverse mode: adjoint radiance through the path replay, then the camera term."""
+        if isinstance(sensor, int):
+            sensor = scene.sensors()[sensor]
+        film = sensor.film()
+        self._check_film(film)
+        seed = int(seed)
+        with dr.suspend_grad():
+            sampler, spp, ray, weight, pos, lane, L, valid, state = self._primal_and_lanes(
+                scene, sensor, seed, spp
+            )
+            # Adjoint radiance per sample: backpropagate grad_in through the splatting.
+            with dr.resume_grad():
+                ones = dr.full(mi.Spectrum, 1.0, dr.width(ray))
+                dr.enable_grad(ones)
+                film.clear()
+                block = film.create_block()
+                block.set_coalesce(block.coalesce() and spp >= 4)
+                ADIntegrator._splat_to_block(
+                    block,
+                    film,
+                    pos,
+                    value=ones * weight,
+                    weight=1.0,
+                    alpha=1.0,
+                    aovs=[],
+                    wavelengths=ray.wavelengths,
+                )
+                film.put_block(block)
+                image = film.develop()
+                dr.set_grad(image, grad_in)
+                dr.enqueue(dr.ADMode.Backward, image)
+                dr.traverse(dr.ADMode.Backward)
+                δL = dr.grad(ones)
+            self.sample(
+                mode=dr.ADMode.Backward,
+                scene=scene,
+                sampler=sampler,
+                ray=ray,
+                δL=δL,
+                state_in=state,
+                active=mi.Bool(True),
+                lane=lane,
+                seed=seed,
+            )
+            if self.reparam_max_depth >= 1:
+                with dr.resume_grad():
+                    image = self._camera_image(
+                        scene, sensor, ray, weight, L, valid, lane, seed, spp
+                    )
+                    dr.set_grad(image, grad_in)
+                    dr.enqueue(dr.ADMode.Backward, image)
+                    dr.traverse(dr.ADMode.Backward)
+            dr.eval()
+
+
+def register() -> None:
+    """Register ``reparam`` for the current Mitsuba variant."""
+    mi.register_integrator("reparam", lambda props: ReparamIntegrator(props))
