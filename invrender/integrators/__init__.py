@@ -20,7 +20,9 @@ def register() -> list[str]:
     """Register every available integrator for the current Mitsuba variant; returns their names."""
     import mitsuba as mi
 
-    if mi.variant() is None:
+    if "_ad_" not in (mi.variant() or ""):
+        # Both plugins are AD integrators. Importing them (hence mitsuba.ad.integrators) in a
+        # non-AD variant would initialise that package without `prb`, breaking later AD variants.
         return []
     names = []
     for module_name, plugin in _PLUGIN_MODULES.items():
