@@ -25,9 +25,12 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except InvrenderError as exc:
-            for line in str(exc).splitlines() or [type(exc).__name__]:
-                click.echo(f"error: {line}", err=True)
-            sys.exit(exc.exit_code)
+            lines, code = str(exc).splitlines() or [type(exc).__name__], exc.exit_code
+        # Exit outside the except block: the SystemExit then chains no traceback, whose frames
+        # would keep the half-loaded scene (and its Dr.Jit graph) alive.
+        for line in lines:
+            click.echo(f"error: {line}", err=True)
+        sys.exit(code)
 
     return wrapper
 
