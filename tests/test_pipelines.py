@@ -72,6 +72,21 @@ def test_exported_scene_xml_rerenders_to_the_in_memory_result(tmp_path, variant)
     session = load_run(run_dir)
     rebuilt = np.array(mi.render(session.scene, **kw))
     np.testing.assert_allclose(rebuilt[..., :3], holder["image"], atol=1e-5)
+    # `invrender export` takes the finished run to other formats, into --out.
+    from click.testing import CliRunner
+
+    from invrender.cli import main
+
+    out = tmp_path / "exported"
+    result = CliRunner().invoke(
+        main, ["export", str(run_dir), "--format", "gltf", "--format", "cameras", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "gltf" / "scene.glb").stat().st_size > 1000
+    import json
+
+    frames = json.loads((out / "cameras" / "transforms.json").read_text())["frames"]
+    assert len(frames) == 4
 
 
 class StopAfterThird(Runner):
