@@ -1,11 +1,153 @@
-"""Command-line interface (placeholder until the spine lands)."""
+"""Command-line interface. Each command is a thin wrapper; heavy imports happen inside them so that
+``invrender --help`` never loads Mitsuba."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import click
 
 from invrender import __version__
+from invrender.errors import InvrenderError
+
+VARIANT_CHOICE = click.Choice(["auto", "llvm_ad_rgb", "cuda_ad_rgb"])
+
+
+def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn InvrenderError into its message on stderr and exit code 2, without a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InvrenderError as exc:
+            for line in str(exc).splitlines() or [type(exc).__name__]:
+                click.echo(f"error: {line}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
 
 
 @click.group()
 @click.version_option(__version__, prog_name="invrender")
 def main() -> None:
-    """invrender: inverse rendering and scene reconstruction."""
+    """invrender: inverse rendering and scene reconstruction with Mitsuba 3."""
+
+
+@main.command()
+@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY.PATH=VALUE",
+    help="Override a config value (YAML syntax), e.g. --set optimize.iterations=50.",
+)
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run folder (default: output.dir, or runs/<name>-<time>).",
+)
+@click.option(
+    "--resume",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Continue the run in this folder from its last checkpoint.",
+)
+@click.option(
+    "--variant",
+    type=VARIANT_CHOICE,
+    default=None,
+    help="Mitsuba variant (default: the config's, auto = CUDA if available).",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@user_errors
+def optimize(
+    config: Path | None,
+    overrides: tuple[str, ...],
+    output: Path | None,
+    resume: Path | None,
+    variant: str | None,
+    quiet: bool,
+) -> None:
+    """Optimize the scene of CONFIG to match its target photos; write a run folder."""
+    from invrender.optimize import run_optimization
+
+    summary, run_dir = run_optimization(
+        config, overrides, output, resume, variant, progress=not quiet
+    )
+    click.echo(f"run folder: {run_dir}")
+    psnr = summary.get("psnr")
+    psnr_text = f"{psnr:.2f} dB ({summary['psnr_views']})" if psnr is not None else "n/a"
+    click.echo(
+        f"status: {summary['status']}  iterations: {summary['iterations']}  "
+        f"final loss: {summary['final_loss']:.4g}  PSNR: {psnr_text}  "
+        f"time: {summary['wall_time_s']:.1f} s"
+    )
+    if summary["status"] == "interrupted":
+        click.echo(f"resume with: invrender optimize --resume {run_dir}")
+        sys.exit(130)
+
+
+@main.command()
+@click.argument("configs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE")
+@click.option("--variant", type=VARIANT_CHOICE, default=None)
+@user_errors
+def check(configs: tuple[Path, ...], overrides: tuple[str, ...], variant: str | None) -> None:
+    """Validate configs without rendering: schema, files, scene parameters, images vs cameras."""
+    from invrender.check import check_config
+    from invrender.errors import ConfigError
+
+    problems: list[str] = []
+    for path in configs:
+        try:
+            click.echo(f"{path}: ok ({check_config(path, overrides, variant)})")
+        except InvrenderError as exc:
+            problems += str(exc).splitlines()
+    if problems:
+        raise ConfigError(problems)
+
+
+@main.command()
+@click.argument("scene", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--views", default=12, show_default=True, help="Number of cameras on a ring.")
+@click.option("--resolution", default="64", show_default=True, help="W or WxH in pixels.")
+@click.option("--spp", default=256, show_default=True, help="Samples per pixel.")
+@click.option("--fov", default=40.0, show_default=True, help="Horizontal field of view (deg).")
+@click.option("--radius", type=float, default=None, help="Camera distance (default: framed).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--variant", type=VARIANT_CHOICE, default="auto", show_default=True)
+@user_errors
+def synth(
+    scene: Path,
+    views: int,
+    resolution: str,
+    spp: int,
+    fov: float,
+    radius: float | None,
+    out: Path,
+    variant: str,
+) -> None:
+    """Render a target dataset (RGBA EXR images, alpha = mask, + transforms.json) from SCENE."""
+    from invrender.errors import ConfigError
+    from invrender.synth import SynthOptions, synthesize
+    from invrender.variant import select_variant
+
+    try:
+        w, _, h = resolution.lower().partition("x")
+        width, height = int(w), int(h or w)
+    except ValueError:
+        msg = f"--resolution {resolution}: expected W or WxH, e.g. 64 or 96x64"
+        raise ConfigError([msg]) from None
+    select_variant(variant)
+    opts = SynthOptions(views=views, width=width, height=height, spp=spp, fov=fov, radius=radius)
+    path = synthesize(scene, out, opts)
+    click.echo(f"wrote {views} views and {path}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

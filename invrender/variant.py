@@ -67,6 +67,15 @@ def find_libllvm() -> str | None:
     return _newest_usable(_pip_llvm_candidates()) or _newest_usable(_system_llvm_candidates())
 
 
+def preselect_llvm() -> None:
+    """Set DRJIT_LIBLLVM_PATH if unset and a working LLVM exists; never raises (import time)."""
+    if "drjit" in sys.modules or os.environ.get("DRJIT_LIBLLVM_PATH"):
+        return
+    path = find_libllvm()
+    if path is not None:
+        os.environ["DRJIT_LIBLLVM_PATH"] = path
+
+
 def ensure_llvm() -> str:
     """Set DRJIT_LIBLLVM_PATH to a working LLVM before Dr.Jit loads; raise SetupError if none."""
     env = os.environ.get("DRJIT_LIBLLVM_PATH")
@@ -76,7 +85,13 @@ def ensure_llvm() -> str:
     if path is None:
         raise SetupError(LLVM_HELP)
     if "drjit" in sys.modules and os.environ.get("DRJIT_LIBLLVM_PATH") != path:
-        # Dr.Jit already initialised its LLVM backend with whatever it found; too late to steer.
+        import warnings
+
+        warnings.warn(
+            "drjit was imported before invrender, so invrender could not point it at a working "
+            f"libLLVM; if Dr.Jit crashes, import invrender first or set DRJIT_LIBLLVM_PATH={path}",
+            stacklevel=2,
+        )
         return os.environ.get("DRJIT_LIBLLVM_PATH", path)
     os.environ["DRJIT_LIBLLVM_PATH"] = path
     return path

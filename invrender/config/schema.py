@@ -1,0 +1,173 @@
+"""The run config schema: strict (unknown keys are errors), with defaults a new user can live with.
+
+Paths stay as written here; :mod:`invrender.config.loader` resolves them against the config
+file's folder after validation.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Vec3 = tuple[float, float, float]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class LookAt(Strict):
+    origin: Vec3
+    target: Vec3 = (0.0, 0.0, 0.0)
+    up: Vec3 = (0.0, 1.0, 0.0)
+
+
+class InlineCamera(Strict):
+    """One view given inline: a look-at or a Mitsuba ``to_world`` 4x4, a field of view, an image."""
+
+    image: str
+    mask: str | None = None
+    look_at: LookAt | None = None
+    to_world: list[list[float]] | None = Field(
+        None, description="camera-to-world 4x4 in Mitsuba axes (looks down +Z, +X to the left)"
+    )
+    fov: float = Field(40.0, gt=0, lt=180, description="field of view in degrees")
+    fov_axis: Literal["x", "y"] = "x"
+
+    @model_validator(mode="after")
+    def _one_pose(self) -> InlineCamera:
+        if (self.look_at is None) == (self.to_world is None):
+            raise ValueError("give exactly one of look_at or to_world")
+        if self.to_world is not None and (
+            len(self.to_world) != 4 or any(len(r) != 4 for r in self.to_world)
+        ):
+            raise ValueError("to_world must be a 4x4 matrix (list of 4 rows of 4 numbers)")
+        return self
+
+
+class SynthSpec(Strict):
+    """How to render the target views from a ground-truth scene when they are missing."""
+
+    scene: str = Field(description="ground-truth Mitsuba scene (XML)")
+    views: int = Field(12, ge=1)
+    resolution: int | tuple[int, int] = 64
+    spp: int = Field(256, ge=1)
+    fov: float = Field(40.0, gt=0, lt=180)
+    radius: float | None = Field(None, gt=0, description="camera distance; default from bbox")
+    elevations: list[float] = Field(default_factory=lambda: [20.0, -10.0])
+    up: Literal["y", "z"] = "y"
+    seed: int = 0
+
+
+class Targets(Strict):
+    """The photos with their cameras."""
+
+    transforms: str | None = Field(None, description="NeRF-style transforms.json")
+    cameras: list[InlineCamera] | None = None
+    synth: SynthSpec | None = None
+    masks: Literal["none", "alpha", "files"] = "none"
+    holdout: list[int] = Field(default_factory=list, description="view indices kept for PSNR")
+    downscale: int = Field(1, ge=1, description="integer factor to shrink target images by")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Targets:
+        if (self.transforms is None) == (self.cameras is None):
+            raise ValueError("give exactly one of targets.transforms or targets.cameras")
+        if self.synth is not None and self.transforms is None:
+            raise ValueError("targets.synth writes a transforms.json: set targets.transforms too")
+        return self
+
+
+class SceneSpec(Strict):
+    """The initial scene: a Mitsuba XML file, or an inline Mitsuba dict."""
+
+    file: str | None = None
+    inline: dict[str, Any] | None = Field(None, alias="dict")
+    xml_params: dict[str, Any] = Field(
+        default_factory=dict, description="values for <default> parameters of the XML file"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SceneSpec:
+        if (self.file is None) == (self.inline is None):
+            raise ValueError("give exactly one of scene.file or scene.dict")
+        return self
+
+
+class Schedule(Strict):
+    """Learning-rate schedule: a factor on the group's ``lr`` as a function of the iteration."""
+
+    type: Literal["constant", "exponential", "cosine", "step"] = "constant"
+    final_factor: float = Field(0.1, gt=0, description="exponential/cosine: factor at the end")
+    milestones: list[int] = Field(default_factory=list, description="step: where lr drops")
+    gamma: float = Field(0.5, gt=0, description="step: factor at each milestone")
+    warmup: int = Field(0, ge=0, description="iterations of linear warm-up")
+
+
+class Upsample(Strict):
+    """Coarse to fine: multiply the texture resolution by ``factor`` at these iterations."""
+
+    at: list[int]
+    factor: int = Field(2, ge=2)
+
+
+class ParamGroup(Strict):
+    key: str = Field(description="a Mitsuba parameter key, or a glob such as '*.reflectance.data'")
+    lr: float = Field(0.01, gt=0)
+    bounds: tuple[float, float] | None = None
+    init: float | list[float] | None = Field(None, description="start value (overrides scene)")
+    resolution: tuple[int, int] | None = Field(
+        None, description="texture resolution [W, H] to start from (with init)"
+    )
+    schedule: Schedule = Field(default_factory=Schedule)
+    upsample: Upsample | None = None
+    tv_weight: float = Field(0.0, ge=0, description="total-variation regularizer for textures")
+
+    @field_validator("bounds")
+    @classmethod
+    def _ordered(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and v[0] >= v[1]:
+            raise ValueError("bounds must be [low, high] with low < high")
+        return v
+
+
+class Optimize(Strict):
+    pipeline: str = "material"
+    iterations: int = Field(200, ge=0)
+    spp: int = Field(8, ge=1)
+    views_per_iter: int = Field(1, ge=1)
+    loss: Literal["l1", "l2", "relative_l2"] = "l1"
+    seed: int = 0
+    params: list[ParamGroup] = Field(min_length=1)
+    eval_spp: int = Field(128, ge=1, description="spp for held-out PSNR and final previews")
+    beta_1: float = Field(0.9, ge=0, lt=1)
+    beta_2: float = Field(0.999, ge=0, lt=1)
+
+
+class Output(Strict):
+    dir: str | None = Field(None, description="run folder; default runs/<config name>-<time>")
+    preview_every: int = Field(25, ge=0)
+    checkpoint_every: int = Field(50, ge=0)
+    export: list[Literal["mitsuba", "ply", "obj", "gltf", "blender", "cameras", "all"]] = Field(
+        default_factory=lambda: ["mitsuba"]
+    )
+
+
+class RunConfig(Strict):
+    """A whole ``invrender optimize`` config."""
+
+    name: str | None = None
+    variant: Literal["auto", "llvm_ad_rgb", "cuda_ad_rgb"] = "auto"
+    targets: Targets
+    scene: SceneSpec
+    integrator: dict[str, Any] = Field(default_factory=lambda: {"type": "prb", "max_depth": 3})
+    optimize: Optimize
+    output: Output = Field(default_factory=Output)
+
+    @field_validator("integrator")
+    @classmethod
+    def _has_type(cls, v: dict[str, Any]) -> dict[str, Any]:
+        if "type" not in v:
+            raise ValueError("a Mitsuba integrator dict needs a 'type' (e.g. prb, edge_sampling)")
+        return v

@@ -1,0 +1,1 @@
+"""Target datasets: photos, their cameras and masks."""

@@ -1,0 +1,114 @@
+"""Read and write images as linear float32 RGB (+ optional alpha).
+
+PNG/JPEG are sRGB-encoded and converted to linear; EXR is linear already and read exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+LDR_SUFFIXES = {".png", ".jpg", ".jpeg"}
+HDR_SUFFIXES = {".exr"}
+
+
+def srgb_to_linear(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055).astype(np.float32)
+
+
+def read_image(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """(linear RGB HxWx3 float32, alpha HxW float32 or None). Raises OSError/ValueError."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in HDR_SUFFIXES:
+        import mitsuba as mi
+
+        arr = np.array(mi.Bitmap(str(path)), dtype=np.float32)
+    elif suffix in LDR_SUFFIXES:
+        import imageio.v3 as iio
+
+        raw = iio.imread(path)
+        scale = 65535.0 if raw.dtype == np.uint16 else 255.0
+        arr = raw.astype(np.float32) / scale
+        if arr.ndim == 3 and arr.shape[2] >= 3:
+            arr[..., :3] = srgb_to_linear(arr[..., :3])
+        elif arr.ndim == 2:
+            arr = srgb_to_linear(arr)
+    else:
+        raise ValueError(f"unsupported image type {suffix!r} (use PNG, JPEG or EXR)")
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    alpha = arr[..., 3].copy() if arr.shape[2] >= 4 else None
+    return np.ascontiguousarray(arr[..., :3]), alpha
+
+
+def read_mask(path: str | Path) -> np.ndarray:
+    """A mask image as HxW float32 in [0, 1] (alpha if present, else the mean of the channels)."""
+    path = Path(path)
+    if path.suffix.lower() in HDR_SUFFIXES:
+        rgb, alpha = read_image(path)
+        return alpha if alpha is not None else rgb.mean(axis=2)
+    import imageio.v3 as iio
+
+    raw = iio.imread(path)
+    arr = raw.astype(np.float32) / (65535.0 if raw.dtype == np.uint16 else 255.0)
+    if arr.ndim == 3:
+        arr = arr[..., 3] if arr.shape[2] == 4 else arr[..., :3].mean(axis=2)
+    return arr
+
+
+def atomic_path(path: Path) -> Path:
+    """A temporary sibling of ``path`` (same suffix) to write to before ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the final file the usual mode
+    return Path(tmp)
+
+
+def write_exr(path: str | Path, image: np.ndarray) -> None:
+    """Write a float32 EXR (RGB or RGBA) atomically."""
+    import mitsuba as mi
+
+    path = Path(path)
+    tmp = atomic_path(path)
+    mi.Bitmap(np.ascontiguousarray(image, dtype=np.float32)).write(str(tmp))
+    os.replace(tmp, path)
+
+
+def to_srgb8(image: np.ndarray) -> np.ndarray:
+    """Linear RGB -> 8-bit sRGB for previews."""
+    return (linear_to_srgb(image) * 255.0 + 0.5).astype(np.uint8)
+
+
+def write_png(path: str | Path, image: np.ndarray, linear: bool = True) -> None:
+    """Write a PNG atomically; ``linear`` images are sRGB-encoded first."""
+    import imageio.v3 as iio
+
+    path = Path(path)
+    data = to_srgb8(image) if linear else np.asarray(image)
+    tmp = atomic_path(path)
+    iio.imwrite(tmp, data, extension=".png")
+    os.replace(tmp, path)
+
+
+def downscale(image: np.ndarray, factor: int) -> np.ndarray:
+    """Box-downscale by an integer factor (crops to a multiple of it)."""
+    if factor == 1:
+        return image
+    h, w = image.shape[0] // factor * factor, image.shape[1] // factor * factor
+    img = image[:h, :w]
+    shape = (h // factor, factor, w // factor, factor) + img.shape[2:]
+    return img.reshape(shape).mean(axis=(1, 3)).astype(np.float32)

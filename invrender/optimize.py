@@ -1,0 +1,41 @@
+"""``invrender optimize``: config -> validated session -> run folder -> loop -> summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from invrender.config.loader import load_config
+from invrender.errors import DataError
+from invrender.run_folder import CONFIG_NAME, create_run_dir
+
+
+def run_optimization(
+    config: Path | None,
+    overrides: tuple[str, ...] = (),
+    output: Path | None = None,
+    resume: Path | None = None,
+    variant: str | None = None,
+    progress: bool = True,
+    runner_cls: type | None = None,
+) -> tuple[dict[str, Any], Path]:
+    """Run (or resume) one optimization; nothing is written before every input checks out."""
+    from invrender import checkpoint
+    from invrender.runner import Runner
+    from invrender.session import default_run_dir, prepare
+
+    if resume is not None:
+        if not (resume / CONFIG_NAME).is_file():
+            raise DataError(f"{resume}: not a run folder (no {CONFIG_NAME}); check --resume")
+        if checkpoint.latest(resume / "checkpoints") is None:
+            raise DataError(f"{resume}/checkpoints: no checkpoint to resume from")
+        config = config or resume / CONFIG_NAME
+    if config is None:
+        raise DataError("give a CONFIG file (or --resume RUN_DIR)")
+    loaded = load_config(config, overrides)
+    session = prepare(loaded, variant, progress=progress)
+    run_dir = resume or output or default_run_dir(loaded)
+    create_run_dir(run_dir, resume=resume is not None)
+    runner = (runner_cls or Runner)(session, run_dir, progress=progress)
+    runner.start(resume=resume is not None)
+    return runner.run(), run_dir

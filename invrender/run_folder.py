@@ -1,0 +1,122 @@
+"""The run folder's files: resolved config, metrics.csv, summary.json, loss curve. All atomic."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from invrender.data.images import atomic_path
+from invrender.errors import DataError
+
+CONFIG_NAME = "config.resolved.yaml"
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    tmp = atomic_path(path)
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def create_run_dir(path: Path, resume: bool) -> Path:
+    """Create (or, when resuming, reuse) the run folder; one clear error if it cannot be written."""
+    try:
+        if path.exists() and not resume and any(path.iterdir()):
+            raise DataError(
+                f"{path}: run folder exists and is not empty (use --resume {path} "
+                "to continue it, or --output to choose another folder)"
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        for sub in ("previews", "checkpoints"):
+            (path / sub).mkdir(exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except PermissionError:
+        raise DataError(
+            f"{path}: output folder is not writable (choose another with --output or output.dir)"
+        ) from None
+    except OSError as exc:
+        raise DataError(
+            f"{path}: cannot create the output folder: {exc.strerror} (choose "
+            "another with --output or output.dir)"
+        ) from None
+    return path
+
+
+class MetricsLog:
+    """metrics.csv, rewritten atomically from the rows in memory (a run has few thousand rows)."""
+
+    def __init__(self, path: Path, rows: list[dict[str, Any]] | None = None) -> None:
+        self.path = path
+        self.rows: list[dict[str, Any]] = list(rows or [])
+
+    @classmethod
+    def resume(cls, path: Path, up_to_iteration: int) -> MetricsLog:
+        """Rows of an earlier run, keeping only iterations below ``up_to_iteration``."""
+        rows = []
+        if path.exists():
+            with open(path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["iteration"]) < up_to_iteration]
+        return cls(path, rows)
+
+    def append(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        fields = list(dict.fromkeys(k for r in self.rows for k in r))
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(self.rows)
+        write_text_atomic(self.path, buf.getvalue())
+
+    def losses(self) -> tuple[list[int], list[float]]:
+        its = [int(r["iteration"]) for r in self.rows]
+        return its, [float(r["loss"]) for r in self.rows]
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    write_text_atomic(path, json.dumps(summary, indent=2, default=_jsonable) + "\n")
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def plot_loss(path: Path, iterations: list[int], losses: list[float]) -> None:
+    """loss.png: the loss curve on a log scale."""
+    if not losses:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3), dpi=100)
+    ax.plot(iterations, losses, lw=0.8, alpha=0.4, label="per iteration")
+    window = max(1, len(losses) // 20)
+    if window > 1:
+        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+        ax.plot(iterations[window - 1 :], smooth, lw=1.6, label=f"mean of {window}")
+        ax.legend(frameon=False)
+    if min(losses) > 0:
+        ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    tmp = atomic_path(path)
+    fig.savefig(tmp, format="png")
+    plt.close(fig)
+    os.replace(tmp, path)

@@ -1,0 +1,244 @@
+"""The optimization loop shared by every pipeline: views -> render -> loss -> Adam -> bounds.
+
+It also owns the run folder while running: metrics, previews, checkpoints, resume, Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from invrender import checkpoint as ckpt_io
+from invrender.config.loader import dump_config
+from invrender.losses import LOSSES, psnr
+from invrender.previews import write_preview
+from invrender.run_folder import (
+    CONFIG_NAME,
+    MetricsLog,
+    plot_loss,
+    write_summary,
+    write_text_atomic,
+)
+from invrender.session import Session
+
+SEED_STRIDE = 7919  # distinct render seeds per (iteration, view slot)
+
+
+def pick_views(seed: int, iteration: int, train: list[int], count: int) -> list[int]:
+    """The views of one iteration: a pure function of (seed, iteration), so resume replays it."""
+    rng = np.random.default_rng([seed, iteration])
+    count = min(count, len(train))
+    return [train[i] for i in rng.choice(len(train), size=count, replace=False)]
+
+
+def render_seed(seed: int, iteration: int, slot: int) -> int:
+    return (seed * 1_000_003 + iteration * SEED_STRIDE + slot * 31) % (2**31)
+
+
+def to_float(x: Any) -> float:
+    """A Dr.Jit scalar (0-d tensor or 1-element array) as a Python float (syncs once)."""
+    import drjit as dr
+
+    return float((x.array if dr.is_tensor_v(x) else x)[0])
+
+
+class Runner:
+    """Runs one :class:`Session` into ``run_dir``."""
+
+    def __init__(self, session: Session, run_dir: Path, progress: bool = True) -> None:
+        self.s = session
+        self.run_dir = run_dir
+        self.progress = progress
+        self.stop_requested = False
+        self.loss_fn = LOSSES[session.config.optimize.loss]
+        self.opt: Any = None
+        self.iteration = 0
+        self.metrics = MetricsLog(run_dir / "metrics.csv")
+        self.elapsed = 0.0
+
+    # -- set-up ----------------------------------------------------------------------------
+    def start(self, resume: bool) -> None:
+        import mitsuba as mi
+
+        cfg = self.s.config.optimize
+        self.opt = mi.ad.Adam(lr=0.01, beta_1=cfg.beta_1, beta_2=cfg.beta_2)
+        initial = self.s.pipeline.variables()
+        latest = ckpt_io.latest(self.run_dir / "checkpoints") if resume else None
+        if latest is not None:
+            state = ckpt_io.load(latest)
+            self.s.pipeline.load_state_dict(state.pipeline)
+            initial = self.s.pipeline.variables() if state.pipeline else initial
+            ckpt_io.restore(self.opt, state, initial)
+            self.iteration = state.iteration
+            self.elapsed = float(state.meta.get("elapsed", 0.0))
+            self.metrics = MetricsLog.resume(self.run_dir / "metrics.csv", self.iteration)
+        else:
+            for key, value in initial.items():
+                self.opt[key] = value
+        self._apply()
+        write_text_atomic(self.run_dir / CONFIG_NAME, dump_config(self.s.config))
+
+    def _apply(self) -> None:
+        self.s.pipeline.apply(self.opt)
+        self.s.params.update()
+
+    # -- the loop --------------------------------------------------------------------------
+    def step(self, it: int) -> float:
+        """One iteration; returns the loss (this reads it back, one sync per iteration)."""
+        import drjit as dr
+        import mitsuba as mi
+
+        s, cfg = self.s, self.s.config.optimize
+        self.opt.set_learning_rate(s.pipeline.learning_rates(it))
+        views = pick_views(cfg.seed, it, s.dataset.train, cfg.views_per_iter)
+        loss: Any = 0.0
+        for slot, v in enumerate(views):
+            seed = render_seed(cfg.seed, it, slot)
+            image = mi.render(
+                s.scene,
+                s.params,
+                sensor=s.sensors[v],
+                integrator=s.integrator,
+                spp=cfg.spp,
+                seed=seed,
+                seed_grad=seed + 1,
+            )
+            loss += self.loss_fn(image, s.targets[v], s.weights[v])
+        loss = loss / len(views)
+        reg = s.pipeline.regularizer(self.opt, it)
+        total = loss if reg is None else loss + reg
+        dr.backward(total)
+        self.opt.step()
+        self._apply()
+        s.pipeline.after_step(self.opt, it)
+        s.params.update()
+        return to_float(total)
+
+    def run(self) -> dict[str, Any]:
+        from tqdm import tqdm
+
+        cfg, out = self.s.config.optimize, self.s.config.output
+        previous = signal.signal(signal.SIGINT, self._on_sigint)
+        status = "completed"
+        t_start = time.perf_counter() - self.elapsed
+        bar = tqdm(
+            total=cfg.iterations,
+            initial=self.iteration,
+            unit="it",
+            desc="optimize",
+            disable=not self.progress,
+            dynamic_ncols=True,
+        )
+        try:
+            while self.iteration < cfg.iterations:
+                it = self.iteration
+                t0 = time.perf_counter()
+                loss = self.step(it)
+                self.iteration = it + 1
+                now = time.perf_counter()
+                self.elapsed = now - t_start
+                self.metrics.append(self._row(it, loss, now - t0))
+                bar.set_postfix(loss=f"{loss:.4g}")
+                bar.update(1)
+                if out.preview_every and self.iteration % out.preview_every == 0:
+                    self.write_preview()
+                if out.checkpoint_every and self.iteration % out.checkpoint_every == 0:
+                    self.save_checkpoint()
+                self.on_iteration_end(it)
+                if self.stop_requested:
+                    status = "interrupted"
+                    break
+        finally:
+            bar.close()
+            signal.signal(signal.SIGINT, previous)
+        return self.finish(status)
+
+    def on_iteration_end(self, iteration: int) -> None:
+        """Hook after each iteration (tests use it to interrupt a run)."""
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self.stop_requested:  # second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        self.stop_requested = True
+        print("\ninvrender: stopping after this iteration (Ctrl-C again to abort at once)")
+
+    def _row(self, it: int, loss: float, dt: float) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "iteration": it,
+            "loss": f"{loss:.6g}",
+            "time_s": f"{self.elapsed:.3f}",
+            "iter_s": f"{dt:.4f}",
+        }
+        lrs = self.s.pipeline.learning_rates(it)
+        for g in self.s.pipeline.groups:
+            row[f"lr_{g.index}"] = f"{lrs[g.keys[0]]:.4g}"
+        return row
+
+    # -- outputs ---------------------------------------------------------------------------
+    def render_view(self, index: int, spp: int) -> np.ndarray:
+        import drjit as dr
+        import mitsuba as mi
+
+        with dr.suspend_grad():
+            img = mi.render(
+                self.s.scene,
+                sensor=self.s.sensors[index],
+                integrator=self.s.integrator,
+                spp=spp,
+                seed=12345 + index,
+            )
+        return np.array(img)[..., :3]
+
+    def write_preview(self, spp: int | None = None) -> None:
+        v = self.s.dataset.eval_views[0]
+        current = self.render_view(v, spp or self.s.config.optimize.spp)
+        path = self.run_dir / "previews" / f"iter_{self.iteration:06d}.png"
+        write_preview(path, self.s.dataset.views[v].image, current)
+        plot_loss(self.run_dir / "loss.png", *self.metrics.losses())
+        self.metrics.flush()
+
+    def save_checkpoint(self) -> Path:
+        meta = {"elapsed": self.elapsed, "seed": self.s.config.optimize.seed}
+        state = ckpt_io.snapshot(self.opt, self.iteration, self.s.pipeline.state_dict(), meta)
+        path = ckpt_io.save(state, self.run_dir / "checkpoints")
+        self.metrics.flush()
+        return path
+
+    def evaluate(self) -> dict[str, Any]:
+        """PSNR of each evaluation view rendered at ``eval_spp`` against its target."""
+        spp = self.s.config.optimize.eval_spp
+        scores = {}
+        for v in self.s.dataset.eval_views:
+            scores[self.s.dataset.views[v].name] = psnr(
+                self.render_view(v, spp), self.s.dataset.views[v].image
+            )
+        return scores
+
+    def finish(self, status: str) -> dict[str, Any]:
+        from invrender.evaluation import parameter_errors
+        from invrender.run_export import export_outputs
+
+        self.save_checkpoint()
+        self.write_preview(self.s.config.optimize.eval_spp)
+        scores = self.evaluate()
+        losses = self.metrics.losses()[1]
+        summary: dict[str, Any] = {
+            "status": status,
+            "iterations": self.iteration,
+            "final_loss": float(np.mean(losses[-10:])) if losses else None,
+            "psnr": float(np.mean(list(scores.values()))) if scores else None,
+            "psnr_views": "held-out" if self.s.dataset.holdout else "training (none held out)",
+            "psnr_per_view": scores,
+            "parameter_error": parameter_errors(self.s),
+            "wall_time_s": round(self.elapsed, 2),
+            "variant": self.s.variant,
+            "integrator": self.s.config.integrator.get("type"),
+            "pipeline": self.s.config.optimize.pipeline,
+        }
+        summary["exported"] = export_outputs(self.s, self.run_dir / "export")
+        write_summary(self.run_dir / "summary.json", summary)
+        return summary

@@ -1,0 +1,112 @@
+"""Everything a run needs, prepared and checked before anything is written to disk."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from invrender.config.loader import LoadedConfig
+from invrender.data.dataset import Dataset, load_dataset
+from invrender.errors import ConfigError, DataError
+from invrender.optim import resolve_groups
+from invrender.pipelines import Pipeline, RunContext, get_pipeline
+from invrender.scene import load_scene
+from invrender.synth import SynthOptions, synthesize
+
+
+@dataclass
+class Session:
+    """A validated run: scene, parameters, targets on the device, pipeline and integrator."""
+
+    loaded: LoadedConfig
+    variant: str
+    dataset: Dataset
+    scene: Any
+    params: Any
+    pipeline: Pipeline
+    integrator: Any
+    sensors: list[Any]
+    targets: list[Any]  # mi.TensorXf (H, W, 3)
+    weights: list[Any | None]  # mi.TensorXf (H, W, 3) loss weights from masks, or None
+
+    @property
+    def config(self):
+        return self.loaded.config
+
+
+def ensure_targets(loaded: LoadedConfig, progress: bool = True) -> None:
+    """Render the target views from ``targets.synth`` when its transforms.json is missing."""
+    t = loaded.config.targets
+    if t.synth is None or t.transforms is None or Path(t.transforms).exists():
+        return
+    s = t.synth
+    w, h = (s.resolution, s.resolution) if isinstance(s.resolution, int) else s.resolution
+    opts = SynthOptions(
+        views=s.views,
+        width=w,
+        height=h,
+        spp=s.spp,
+        fov=s.fov,
+        radius=s.radius,
+        elevations=tuple(s.elevations),
+        up=s.up,
+        seed=s.seed,
+    )
+    if progress:
+        print(f"invrender: synthesizing {s.views} target views from {s.scene}")
+    synthesize(s.scene, Path(t.transforms).parent, opts, progress=progress)
+
+
+def prepare(loaded: LoadedConfig, variant: str | None = None, progress: bool = True) -> Session:
+    """Select the variant, load targets and scene, resolve parameters; raise on any problem."""
+    from invrender.variant import select_variant
+
+    cfg = loaded.config
+    name = str(loaded.path)
+    active = select_variant(variant or cfg.variant)
+    import mitsuba as mi
+
+    ensure_targets(loaded, progress)
+    dataset = load_dataset(cfg.targets, cfg.targets.transforms or name)
+    scene = load_scene(cfg.scene, loaded.path.resolve().parent, name)
+    params = mi.traverse(scene)
+    groups = resolve_groups(params, cfg.optimize.params, name)
+    pipeline_cls = get_pipeline(cfg.optimize.pipeline, name)
+    ctx = RunContext(cfg, name, scene, params, dataset, groups)
+    pipeline = pipeline_cls(ctx)
+    problems = pipeline.validate()
+    if problems:
+        raise ConfigError(problems)
+    integrator = load_integrator(cfg.integrator, name)
+    sensors = [mi.load_dict(v.camera.sensor_dict(spp=cfg.optimize.spp)) for v in dataset.views]
+    targets = [mi.TensorXf(v.image) for v in dataset.views]
+    weights = [None if v.mask is None else mi.TensorXf(_rgb_weights(v.mask)) for v in dataset.views]
+    return Session(
+        loaded, active, dataset, scene, params, pipeline, integrator, sensors, targets, weights
+    )
+
+
+def _rgb_weights(mask):
+    import numpy as np
+
+    return np.repeat(np.asarray(mask, np.float32)[..., None], 3, axis=2)
+
+
+def load_integrator(spec: dict[str, Any], config_name: str) -> Any:
+    import mitsuba as mi
+
+    try:
+        return mi.load_dict(dict(spec))
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            f"{config_name}: integrator: Mitsuba cannot create '{spec.get('type')}': {first}"
+        ) from None
+
+
+def default_run_dir(loaded: LoadedConfig) -> Path:
+    if loaded.config.output.dir:
+        return Path(loaded.config.output.dir)
+    return Path("runs") / f"{loaded.name}-{time.strftime('%Y%m%d-%H%M%S')}"
