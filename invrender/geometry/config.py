@@ -97,3 +97,7 @@ class GeometrySpec(_Strict):
     )
     eval_every: int = Field(0, ge=0, description="Chamfer in metrics.csv every N iterations")
     eval_samples: int = Field(200_000, ge=1000, description="surface samples for Chamfer")
+    stages: dict[Literal["geometry", "material", "lighting"], int] = Field(
+        default_factory=dict,
+        description="joint pipeline: iteration at which each kind of parameter starts moving",
+    )
