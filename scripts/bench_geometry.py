@@ -5,7 +5,7 @@ differentiable render with the chosen integrator + backward + Adam step, on an i
 constant light. Prints seconds per iteration and the ratio to the smallest case measured in the
 same process, so the numbers compare on any machine:
 
-    python scripts/bench_geometry.py                       # 1k ... 1.3M triangles at 64 px, 64 ... 256 px at 20k
+    python scripts/bench_geometry.py      # 1.3k ... 1.3M triangles at 64 px; 64 ... 256 px at 20k
     python scripts/bench_geometry.py --max-subdivisions 6 --integrator direct_projective
 """
 
