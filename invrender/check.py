@@ -45,3 +45,23 @@ def check_config(path: Path, overrides: tuple[str, ...] = (), variant: str | Non
         f"{cfg.optimize.pipeline} pipeline, {n_keys} parameter(s), {targets_note}, "
         f"integrator {cfg.integrator['type']}"
     )
+
+
+def describe_parameters(
+    path: Path, overrides: tuple[str, ...] = (), variant: str | None = None
+) -> list[str]:
+    """One line per differentiable scene parameter: key, category, shape (for picking keys)."""
+    from invrender.scene import differentiable_keys, key_category, load_scene
+    from invrender.variant import select_variant
+
+    loaded = load_config(path, overrides)
+    select_variant(variant or loaded.config.variant)
+    import mitsuba as mi
+
+    params = mi.traverse(load_scene(loaded.config.scene, path.resolve().parent, str(path)))
+    lines = []
+    for key in differentiable_keys(params):
+        value = params[key]
+        shape = tuple(getattr(value, "shape", ()))
+        lines.append(f"{key}  [{key_category(params, key)}] {shape}")
+    return lines

@@ -96,14 +96,24 @@ def optimize(
 @click.argument("configs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE")
 @click.option("--variant", type=VARIANT_CHOICE, default=None)
+@click.option("--list-params", is_flag=True, help="Also list the differentiable parameters.")
 @user_errors
-def check(configs: tuple[Path, ...], overrides: tuple[str, ...], variant: str | None) -> None:
+def check(
+    configs: tuple[Path, ...], overrides: tuple[str, ...], variant: str | None, list_params: bool
+) -> None:
     """Validate configs without rendering: schema, files, scene parameters, images vs cameras."""
-    from invrender.check import check_config
+    from invrender.check import check_config, describe_parameters
     from invrender.errors import ConfigError
 
     problems: list[str] = []
     for path in configs:
+        if list_params:
+            try:
+                for line in describe_parameters(path, overrides, variant):
+                    click.echo(f"  {line}")
+            except InvrenderError as exc:
+                problems += str(exc).splitlines()
+                continue
         try:
             click.echo(f"{path}: ok ({check_config(path, overrides, variant)})")
         except InvrenderError as exc:
@@ -147,6 +157,33 @@ def synth(
     opts = SynthOptions(views=views, width=width, height=height, spp=spp, fov=fov, radius=radius)
     path = synthesize(scene, out, opts)
     click.echo(f"wrote {views} views and {path}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    default=("all",),
+    show_default=True,
+    type=click.Choice(["gltf", "obj", "ply", "mitsuba", "blender", "cameras", "all"]),
+    help="Repeat for several formats.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: RUN_DIR/export).",
+)
+@click.option("--variant", type=VARIANT_CHOICE, default=None)
+@user_errors
+def export(run_dir: Path, formats: tuple[str, ...], out: Path | None, variant: str | None) -> None:
+    """Export a run's optimized scene (meshes, materials, lighting, cameras) for other tools."""
+    from invrender.run_export import export_run
+
+    written = export_run(run_dir, list(formats), out, variant)
+    for fmt, paths in written.items():
+        click.echo(f"{fmt}: {', '.join(paths)}")
 
 
 if __name__ == "__main__":  # pragma: no cover

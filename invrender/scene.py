@@ -114,8 +114,10 @@ def suggest_key(params: Any, pattern: str) -> str:
     keys = [k for k in params.keys() if not is_non_differentiable(params, k)]
     close = difflib.get_close_matches(pattern, keys, n=3, cutoff=0.4)
     if close:
+        best = difflib.SequenceMatcher(None, pattern, close[0]).ratio()
+        close = [c for c in close if difflib.SequenceMatcher(None, pattern, c).ratio() > best - 0.1]
         return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
-    return "run `invrender check` to list the scene's differentiable parameters"
+    return "`invrender check --list-params CONFIG` lists the scene's differentiable parameters"
 
 
 def is_non_differentiable(params: Any, key: str) -> bool:

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The README's test command: install invrender with its test extras into the active Python
-# environment, then run the suite.
+# environment, set up the export tools the tests drive (Blender as a module in its own venv,
+# the Khronos glTF validator), then run the suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pip install -q -e ".[llvm,dev]"
+bash scripts/setup_blender_env.sh
+bash scripts/setup_gltf_validator.sh
+export INVRENDER_REQUIRE_EXPORT_TOOLS=1  # a missing tool fails the export tests, never skips them
 python -m pytest -q "$@"
