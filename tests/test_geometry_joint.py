@@ -32,7 +32,7 @@ def tiny_overrides(tmp: Path) -> list[str]:
         "geometry.eval_samples=20000",
         "output.preview_every=0",
         "output.checkpoint_every=0",
-        "output.export=[mitsuba]",
+        "output.export=[]",
     ]
 
 
