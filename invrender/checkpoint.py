@@ -7,7 +7,6 @@ ends where an uninterrupted one does.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from invrender.data.images import atomic_path
 from invrender.errors import DataError
+from invrender.files import atomic_path
 
 KEEP_LAST = 3
 _NAME = re.compile(r"ckpt_(\d+)\.npz$")
@@ -74,10 +73,8 @@ def save(ckpt: Checkpoint, folder: Path) -> Path:
         arrays[f"pipe/{k}"] = v
     arrays["meta"] = np.array(json.dumps(ckpt.meta))
     path = folder / f"ckpt_{ckpt.iteration:06d}.npz"
-    tmp = atomic_path(path)
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)
-    os.replace(tmp, path)
     for old in sorted(folder.glob("ckpt_*.npz"))[:-KEEP_LAST]:
         old.unlink(missing_ok=True)
     return path

@@ -5,22 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from invrender.data.images import atomic_path
 from invrender.errors import DataError
+from invrender.files import atomic_path, write_text
 
 CONFIG_NAME = "config.resolved.yaml"
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    tmp = atomic_path(path)
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def create_run_dir(path: Path, resume: bool) -> Path:
@@ -76,7 +69,7 @@ class MetricsLog:
         writer = csv.DictWriter(buf, fieldnames=fields)
         writer.writeheader()
         writer.writerows(self.rows)
-        write_text_atomic(self.path, buf.getvalue())
+        write_text(self.path, buf.getvalue())
 
     def losses(self) -> tuple[list[int], list[float]]:
         its = [int(r["iteration"]) for r in self.rows]
@@ -84,7 +77,7 @@ class MetricsLog:
 
 
 def write_summary(path: Path, summary: dict[str, Any]) -> None:
-    write_text_atomic(path, json.dumps(summary, indent=2, default=_jsonable) + "\n")
+    write_text(path, json.dumps(summary, indent=2, default=_jsonable) + "\n")
 
 
 def _jsonable(value: Any) -> Any:
@@ -116,7 +109,6 @@ def plot_loss(path: Path, iterations: list[int], losses: list[float]) -> None:
     ax.set_ylabel("loss")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = atomic_path(path)
-    fig.savefig(tmp, format="png")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
     plt.close(fig)
-    os.replace(tmp, path)

@@ -21,7 +21,7 @@ from invrender.run_folder import (
     MetricsLog,
     plot_loss,
     write_summary,
-    write_text_atomic,
+    write_text,
 )
 from invrender.session import Session
 
@@ -79,7 +79,7 @@ class Runner:
             for key, value in initial.items():
                 self.opt[key] = value
         self._apply()
-        write_text_atomic(self.run_dir / CONFIG_NAME, dump_config(self.s.config))
+        write_text(self.run_dir / CONFIG_NAME, dump_config(self.s.config))
 
     def _apply(self) -> None:
         self.s.pipeline.apply(self.opt)

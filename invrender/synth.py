@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from invrender.data.cameras import Camera, ring_cameras
-from invrender.data.images import write_exr
 from invrender.data.transforms import write_transforms
 from invrender.errors import DataError
+from invrender.files import write_exr
 
 
 @dataclass

@@ -141,7 +141,7 @@ def main() -> None:
     from invrender.variant import select_variant
 
     select_variant("llvm_ad_rgb")
-    from invrender.data.images import write_exr
+    from invrender.files import write_exr
 
     write_exr(env / "sky.exr", sky_envmap())
     (env / "scene.xml").write_text(ENVMAP_XML)

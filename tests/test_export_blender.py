@@ -127,8 +127,8 @@ def _compare_with_cycles(scene, folder, spp_mitsuba=512, spp_cycles=256):
     import mitsuba as mi
 
     from invrender.export.blender import render_blend, write_blender_scene
-    from invrender.export.files import read_exr
     from invrender.export.scene_data import read_scene
+    from invrender.files import read_exr
 
     reference = np.array(mi.render(scene, spp=spp_mitsuba, seed=7), dtype=np.float64)[..., :3]
     write_blender_scene(read_scene(scene), folder)  # builds scene.blend with bpy
@@ -183,3 +183,44 @@ def test_cycles_mixed_materials_and_emitters_match_mitsuba(variant, bpy_env, tmp
 
     mae, psnr, mean = _compare_with_cycles(make_mixed_scene(mi), tmp_path)
     assert mae / mean < 0.025, (mae, psnr, mean)
+
+
+def test_cycles_sun_matches_mitsuba_directional(variant, bpy_env, tmp_path):
+    """A directional light becomes a Blender sun of the same irradiance and direction (hard
+    shadow of a cube on the ground), under a dim constant sky."""
+    import mitsuba as mi
+
+    scene = mi.load_dict(
+        {
+            "type": "scene",
+            "integrator": {"type": "path", "max_depth": 3},
+            "camera_front": {
+                "type": "perspective",
+                "fov": 45,
+                "to_world": mi.ScalarTransform4f().look_at([0, 3, 5], [0, 0, 0], [0, 1, 0]),
+                "film": {"type": "hdrfilm", "width": 48, "height": 32, "rfilter": {"type": "box"}},
+            },
+            "sky": {"type": "constant", "radiance": {"type": "rgb", "value": 0.1}},
+            "sun": {
+                "type": "directional",
+                "direction": [-0.4, -1.0, -0.3],
+                "irradiance": {"type": "rgb", "value": [2.0, 1.8, 1.5]},
+            },
+            "ground": {
+                "type": "rectangle",
+                "bsdf": {"type": "diffuse"},
+                "to_world": mi.ScalarTransform4f()
+                .translate([0, -0.5, 0])
+                .rotate([1, 0, 0], -90)
+                .scale(3),
+            },
+            "cube": {
+                "type": "cube",
+                "to_world": mi.ScalarTransform4f().scale(0.5),
+                "bsdf": {"type": "diffuse", "reflectance": {"type": "rgb", "value": 0.6}},
+            },
+        }
+    )
+    mae, psnr, mean = _compare_with_cycles(scene, tmp_path)
+    assert mae / mean < 0.05, (mae, psnr, mean)
+    assert psnr > 30.0, (mae, psnr, mean)

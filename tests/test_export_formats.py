@@ -77,7 +77,7 @@ def test_glb_content_matches_the_scene(scene, exported):
     """Read the GLB back (trimesh) and compare geometry, UVs, texture and PBR factors."""
     import trimesh
 
-    from invrender.export.files import linear_to_srgb
+    from invrender.files import linear_to_srgb
 
     loaded = trimesh.load(exported[0] / "gltf" / "scene.glb", force="scene")
     cube = _shape(scene, "cube")

@@ -10,7 +10,8 @@ import trimesh
 import yaml
 
 from invrender.data.cameras import look_at, mitsuba_to_opengl, opengl_to_mitsuba
-from invrender.data.images import linear_to_srgb, read_image, srgb_to_linear, write_png
+from invrender.data.images import read_image, write_png
+from invrender.files import linear_to_srgb, srgb_to_linear
 from invrender.optimize import run_optimization
 
 

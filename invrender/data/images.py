@@ -5,24 +5,14 @@ PNG/JPEG are sRGB-encoded and converted to linear; EXR is linear already and rea
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from invrender.files import linear_to_srgb, srgb_to_linear, write_bytes
+
 LDR_SUFFIXES = {".png", ".jpg", ".jpeg"}
 HDR_SUFFIXES = {".exr"}
-
-
-def srgb_to_linear(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
-def linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055).astype(np.float32)
 
 
 def read_image(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
@@ -68,40 +58,17 @@ def read_mask(path: str | Path) -> np.ndarray:
     return arr
 
 
-def atomic_path(path: Path) -> Path:
-    """A temporary sibling of ``path`` (same suffix) to write to before ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the final file the usual mode
-    return Path(tmp)
-
-
-def write_exr(path: str | Path, image: np.ndarray) -> None:
-    """Write a float32 EXR (RGB or RGBA) atomically."""
-    import mitsuba as mi
-
-    path = Path(path)
-    tmp = atomic_path(path)
-    mi.Bitmap(np.ascontiguousarray(image, dtype=np.float32)).write(str(tmp))
-    os.replace(tmp, path)
-
-
 def to_srgb8(image: np.ndarray) -> np.ndarray:
     """Linear RGB -> 8-bit sRGB for previews."""
     return (linear_to_srgb(image) * 255.0 + 0.5).astype(np.uint8)
 
 
 def write_png(path: str | Path, image: np.ndarray, linear: bool = True) -> None:
-    """Write a PNG atomically; ``linear`` images are sRGB-encoded first."""
+    """Write an 8-bit PNG atomically; ``linear`` float images are sRGB-encoded first."""
     import imageio.v3 as iio
 
-    path = Path(path)
     data = to_srgb8(image) if linear else np.asarray(image)
-    tmp = atomic_path(path)
-    iio.imwrite(tmp, data, extension=".png")
-    os.replace(tmp, path)
+    write_bytes(Path(path), iio.imwrite("<bytes>", data, extension=".png"))
 
 
 def downscale(image: np.ndarray, factor: int) -> np.ndarray:

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from invrender.data.cameras import Camera, mitsuba_to_opengl, opengl_to_mitsuba
-from invrender.data.images import atomic_path
 from invrender.errors import DataError
+from invrender.files import write_text
 
 IMAGE_SUFFIXES = (".png", ".exr", ".jpg", ".jpeg")
 
@@ -105,6 +104,4 @@ def write_transforms(
             fr["mask_path"] = masks[i]
         frames.append(fr)
     meta = {"camera_angle_x": cameras[0].camera_angle_x, "frames": frames}
-    tmp = atomic_path(path)
-    tmp.write_text(json.dumps(meta, indent=2))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(meta, indent=2))

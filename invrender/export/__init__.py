@@ -80,7 +80,7 @@ def export_scene(
         elif fmt == "cameras":
             written[fmt] = [write_transforms_json(folder / "transforms.json", data.cameras)]
     if data.notes:
-        from invrender.export.files import write_text
+        from invrender.files import write_text
 
         notes = write_text(out_dir / "export_notes.txt", "\n".join(data.notes) + "\n")
         written.setdefault("notes", []).append(notes)

@@ -24,11 +24,16 @@ import numpy as np
 
 from invrender.export.blender_env import run_bpy_script
 from invrender.export.cameras import mitsuba_to_blender_camera, mitsuba_to_blender_points
-from invrender.export.files import atomic_path, write_bytes, write_exr, write_text
-from invrender.export.lighting import blender_area_light, blender_point_power, envmap_for_blender
+from invrender.export.lighting import (
+    blender_area_light,
+    blender_point_power,
+    blender_sun,
+    envmap_for_blender,
+)
 from invrender.export.materials import Material, as_rgb, as_scalar, is_image
 from invrender.export.meshes import flip_v
 from invrender.export.scene_data import SceneData
+from invrender.files import atomic_path, write_bytes, write_exr, write_text
 
 TEMPLATE = Path(__file__).with_name("blender_build.py")
 _CYCLES_FILTERS = {"box": ("BOX", 1.0), "gaussian": ("GAUSSIAN", 1.5)}
@@ -138,6 +143,11 @@ def blender_description(data: SceneData, folder: Path, samples: int = 64) -> tup
                 "color": colour,
                 "matrix_world": matrix.tolist(),
             }
+        )
+    for sun in data.sun_lights:
+        direction = mitsuba_to_blender_points(sun.direction[None])[0]
+        description["lights"].append(
+            {"name": sun.name, "type": "SUN", **blender_sun(direction, sun.irradiance)}
         )
     description["world"] = None
     if data.envmap is not None:

@@ -161,6 +161,8 @@ def build_light(spec):
         light.shadow_soft_size = 0.0
         if hasattr(light, "use_soft_falloff"):
             light.use_soft_falloff = False
+    elif spec["type"] == "SUN":
+        light.angle = 0.0  # Mitsuba's directional light is a delta light: hard shadows
     else:
         light.shape = "RECTANGLE"
         light.size = spec["size_x"]

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from invrender.export.files import write_text
 from invrender.export.scene_data import CameraData, ExportError
+from invrender.files import write_text
 
 FLIP_X_Z = np.diag([-1.0, 1.0, -1.0, 1.0])
 MITSUBA_TO_BLENDER = np.array(

@@ -110,3 +110,23 @@ def blender_area_light(to_world: np.ndarray, radiance: np.ndarray) -> dict:
         "power": float(power),
         "color": colour,
     }
+
+
+def blender_sun(direction: np.ndarray, irradiance: np.ndarray) -> dict:
+    """A Cycles sun lamp matching a Mitsuba ``directional`` emitter.
+
+    Both are specified by irradiance (W/m^2 on a surface facing the light), so the strength
+    carries over unchanged. ``direction`` (Blender world) is where the light travels; a sun lamp
+    shines along its local -Z axis, so local +Z points back toward the light.
+    """
+    back = -np.asarray(direction, dtype=np.float64)
+    back /= np.linalg.norm(back)
+    helper = np.array([0.0, 0.0, 1.0]) if abs(back[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    x = np.cross(helper, back)
+    x /= np.linalg.norm(x)
+    y = np.cross(back, x)
+    matrix = np.eye(4)
+    matrix[:3, 0], matrix[:3, 1], matrix[:3, 2] = x, y, back
+    peak = float(np.max(irradiance))
+    colour = [1.0, 1.0, 1.0] if peak <= 0 else [float(c) for c in np.asarray(irradiance) / peak]
+    return {"power": max(peak, 0.0), "color": colour, "matrix_world": matrix.tolist()}

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from invrender.export.files import encode_png, write_bytes, write_png, write_text
 from invrender.export.materials import Material, as_rgb, as_scalar, is_image
 from invrender.export.scene_data import MeshData
+from invrender.files import encode_png, write_bytes, write_png, write_text
 
 
 def flip_v(uvs: np.ndarray) -> np.ndarray:

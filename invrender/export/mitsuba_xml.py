@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from invrender.export.files import atomic_path, write_exr, write_text
 from invrender.export.mitsuba_access import (
     children,
     plugin_name,
@@ -23,6 +22,7 @@ from invrender.export.mitsuba_access import (
     transform_matrix,
 )
 from invrender.export.scene_data import ExportError, safe_name
+from invrender.files import atomic_path, write_exr, write_text
 
 # Parameters whose traverse name differs from the XML name (relative IOR -> int_ior, ext_ior=1).
 _RENAMED = {

@@ -49,6 +49,13 @@ class PointLightData:
 
 
 @dataclass
+class SunLightData:
+    name: str
+    direction: np.ndarray  # (3,) unit vector the light travels along (Mitsuba world)
+    irradiance: np.ndarray  # (3,) W/m^2 per channel on a surface facing the light
+
+
+@dataclass
 class EnvmapData:
     name: str
     image: np.ndarray  # (H, W, 3) linear, Mitsuba layout (see lighting.py)
@@ -74,6 +81,7 @@ class CameraData:
 class SceneData:
     meshes: list[MeshData] = field(default_factory=list)
     point_lights: list[PointLightData] = field(default_factory=list)
+    sun_lights: list[SunLightData] = field(default_factory=list)
     envmap: EnvmapData | None = None
     background: np.ndarray | None = None  # constant emitter radiance
     cameras: list[CameraData] = field(default_factory=list)
@@ -199,6 +207,17 @@ def read_scene(scene: Any, sensors: list[Any] | None = None) -> SceneData:
                 float(to_numpy(items["scale"])[0]),
                 transform_matrix(items["to_world"]),
                 emitter,
+            )
+        elif kind == "directional":
+            # The light travels along its local +Z axis.
+            axis = transform_matrix(items["to_world"])[:3, 2]
+            irradiance = texture_value(items["irradiance"])
+            data.sun_lights.append(
+                SunLightData(
+                    name,
+                    axis / np.linalg.norm(axis),
+                    np.broadcast_to(irradiance, (3,)).astype(np.float64),
+                )
             )
         elif kind == "constant":
             radiance = texture_value(items["radiance"])

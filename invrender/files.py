@@ -1,4 +1,4 @@
-"""Atomic file writing and image encoding shared by every exporter.
+"""Atomic file writing and image encoding shared by the run folder, datasets and exporters.
 
 Every file is written to a temporary name in the same folder and then moved into place with
 ``os.replace``, so a crash never leaves a half-written mesh or texture that a later tool would
@@ -26,6 +26,9 @@ def atomic_path(path: Path) -> Iterator[Path]:
         prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent
     )
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the final file the usual mode
     tmp_path = Path(tmp)
     try:
         yield tmp_path
