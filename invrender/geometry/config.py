@@ -92,6 +92,9 @@ class GeometrySpec(_Strict):
     remesh: Remesh = Field(default_factory=Remesh)
     regularizers: Regularizers = Field(default_factory=Regularizers)
     coarse_to_fine: CoarseToFine = Field(default_factory=CoarseToFine)
+    mask_weight: float = Field(
+        0.0, ge=0, description="silhouette loss against the target masks (needs targets.masks)"
+    )
     reference: str | None = Field(
         None, description="ground-truth mesh: Chamfer/normal consistency in metrics and summary"
     )

@@ -56,6 +56,8 @@ class GeometryPipeline(Pipeline):
         self.spec: GeometrySpec = ctx.config.geometry or GeometrySpec()
         self.meshes: dict[str, MeshVariable] = {}
         self._reference: tuple[np.ndarray, np.ndarray] | None = None
+        self._silhouettes: Any = None  # SilhouetteRenderer, when geometry.mask_weight > 0
+        self._mask_views: dict[tuple[int, int], tuple[Any, Any]] = {}
 
     # -- set-up ----------------------------------------------------------------------------
     def validate(self) -> list[str]:
@@ -76,6 +78,18 @@ class GeometryPipeline(Pipeline):
             problems.append(
                 f"{self.ctx.config_name}: geometry.init.type: '{self.spec.init.type}' needs one "
                 f"optimized mesh, got {len(self.geometry_keys())}; use init.type: scene"
+            )
+        if self.spec.mask_weight > 0 and len(self.geometry_keys()) > 1:
+            problems.append(
+                f"{self.ctx.config_name}: geometry.mask_weight: the silhouette loss supports one "
+                "optimized mesh; optimize one mesh or set the weight to 0"
+            )
+        if self.spec.mask_weight > 0 and any(
+            self.ctx.dataset.views[i].mask is None for i in self.ctx.dataset.train
+        ):
+            problems.append(
+                f"{self.ctx.config_name}: geometry.mask_weight: needs a mask for every training "
+                "view; set targets.masks to 'alpha' or 'files' (or the weight to 0)"
             )
         integrator = self.ctx.config.integrator.get("type")
         if integrator not in VISIBILITY_INTEGRATORS:
@@ -129,6 +143,12 @@ class GeometryPipeline(Pipeline):
             else None
         )
         mesh.topology = MeshTopology.from_faces(mesh.faces, len(mesh.vertices))
+        if self.spec.mask_weight > 0:
+            from invrender.geometry.silhouette import SilhouetteRenderer
+
+            if self._silhouettes is None:
+                self._silhouettes = SilhouetteRenderer(self.ctx.config.integrator)
+            self._silhouettes.set_mesh(mesh.vertices, mesh.faces)
 
     def variables(self) -> dict[str, Any]:
         self._setup()
@@ -170,6 +190,8 @@ class GeometryPipeline(Pipeline):
             (weights.normal_consistency, reg.normal_consistency),
         ]
         total = super().regularizer(opt, iteration)
+        if self.spec.mask_weight > 0:
+            total = self._mask_term(iteration, total)
         for mesh in self.meshes.values():
             if mesh.positions is None:
                 continue
@@ -178,6 +200,40 @@ class GeometryPipeline(Pipeline):
                     value = weight * term(mesh.positions, mesh.topology)
                     total = value if total is None else total + value
         return total
+
+    def _mask_term(self, iteration: int, total: Any) -> Any:
+        """Silhouette loss on this iteration's views (the runner's own pick, replayed)."""
+        from invrender.geometry.silhouette import mask_loss
+        from invrender.runner import pick_views, render_seed
+
+        cfg = self.ctx.config.optimize
+        mesh = next(iter(self.meshes.values()))
+        views = pick_views(cfg.seed, iteration, self.ctx.dataset.train, cfg.views_per_iter)
+        factor = self.resolution_factor(iteration)
+        for slot, v in enumerate(views):
+            sensor, mask = self._mask_view(v, factor)
+            seed = render_seed(cfg.seed, iteration, slot) ^ 0x5A5A5A5
+            coverage = self._silhouettes.coverage(mesh.positions, sensor, cfg.spp, seed)
+            term = self.spec.mask_weight / len(views) * mask_loss(coverage, mask)
+            total = term if total is None else total + term
+        return total
+
+    def _mask_view(self, index: int, factor: int) -> tuple[Any, Any]:
+        """Sensor and (H, W, 3) mask tensor of a view at 1/factor resolution, cached."""
+        if (index, factor) not in self._mask_views:
+            import mitsuba as mi
+
+            from invrender.data.images import downscale
+
+            view = self.ctx.dataset.views[index]
+            mask = downscale(np.asarray(view.mask, np.float32), factor)
+            h, w = mask.shape[:2]
+            sensor = mi.load_dict(
+                view.camera.with_resolution(w, h).sensor_dict(spp=self.ctx.config.optimize.spp)
+            )
+            rgb = np.repeat(mask[..., None], 3, axis=2)
+            self._mask_views[(index, factor)] = (sensor, mi.TensorXf(rgb))
+        return self._mask_views[(index, factor)]
 
     def after_step(self, opt: Any, iteration: int) -> None:
         super().after_step(opt, iteration)
