@@ -59,13 +59,12 @@ class Runner:
         self.iteration = 0
         self.metrics = MetricsLog(run_dir / "metrics.csv")
         self.elapsed = 0.0
+        self._scaled: dict[int, tuple[list[Any], list[Any], list[Any]]] = {}
 
     # -- set-up ----------------------------------------------------------------------------
     def start(self, resume: bool) -> None:
-        import mitsuba as mi
 
-        cfg = self.s.config.optimize
-        self.opt = mi.ad.Adam(lr=0.01, beta_1=cfg.beta_1, beta_2=cfg.beta_2)
+        self.opt = self.s.pipeline.make_optimizer()
         initial = self.s.pipeline.variables()
         latest = ckpt_io.latest(self.run_dir / "checkpoints") if resume else None
         if latest is not None:
@@ -95,19 +94,20 @@ class Runner:
         s, cfg = self.s, self.s.config.optimize
         self.opt.set_learning_rate(s.pipeline.learning_rates(it))
         views = pick_views(cfg.seed, it, s.dataset.train, cfg.views_per_iter)
+        sensors, targets, weights = self.views_at(s.pipeline.resolution_factor(it))
         loss: Any = 0.0
         for slot, v in enumerate(views):
             seed = render_seed(cfg.seed, it, slot)
             image = mi.render(
                 s.scene,
                 s.params,
-                sensor=s.sensors[v],
+                sensor=sensors[v],
                 integrator=s.integrator,
                 spp=cfg.spp,
                 seed=seed,
                 seed_grad=seed + 1,
             )
-            loss += self.loss_fn(image, s.targets[v], s.weights[v])
+            loss += self.loss_fn(image, targets[v], weights[v])
         loss = loss / len(views)
         reg = s.pipeline.regularizer(self.opt, it)
         total = loss if reg is None else loss + reg
@@ -117,6 +117,17 @@ class Runner:
         s.pipeline.after_step(self.opt, it)
         s.params.update()
         return to_float(total)
+
+    def views_at(self, factor: int) -> tuple[list[Any], list[Any], list[Any]]:
+        """Sensors, targets and loss weights at 1/factor resolution (coarse to fine), cached."""
+        s = self.s
+        if factor == 1:
+            return s.sensors, s.targets, s.weights
+        if factor not in self._scaled:
+            from invrender.session import scaled_views
+
+            self._scaled[factor] = scaled_views(s, factor)
+        return self._scaled[factor]
 
     def run(self) -> dict[str, Any]:
         from tqdm import tqdm
@@ -176,6 +187,7 @@ class Runner:
         lrs = self.s.pipeline.learning_rates(it)
         for g in self.s.pipeline.groups:
             row[f"lr_{g.index}"] = f"{lrs[g.keys[0]]:.4g}"
+        row.update(self.s.pipeline.metrics(it))
         return row
 
     # -- outputs ---------------------------------------------------------------------------
@@ -239,6 +251,7 @@ class Runner:
             "integrator": self.s.config.integrator.get("type"),
             "pipeline": self.s.config.optimize.pipeline,
         }
+        summary.update(self.s.pipeline.summary())
         summary["exported"] = export_outputs(self.s, self.run_dir / "export")
         write_summary(self.run_dir / "summary.json", summary)
         return summary

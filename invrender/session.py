@@ -88,6 +88,24 @@ def prepare(loaded: LoadedConfig, variant: str | None = None, progress: bool = T
     )
 
 
+def scaled_views(session: Session, factor: int) -> tuple[list[Any], list[Any], list[Any]]:
+    """Sensors, targets and mask weights of every view at 1/factor resolution (coarse to fine)."""
+    import mitsuba as mi
+
+    from invrender.data.images import downscale
+
+    spp = session.config.optimize.spp
+    sensors, targets, weights = [], [], []
+    for v in session.dataset.views:
+        image = downscale(v.image, factor)
+        h, w = image.shape[:2]
+        sensors.append(mi.load_dict(v.camera.with_resolution(w, h).sensor_dict(spp=spp)))
+        targets.append(mi.TensorXf(image))
+        mask = None if v.mask is None else downscale(v.mask, factor)
+        weights.append(None if mask is None else mi.TensorXf(_rgb_weights(mask)))
+    return sensors, targets, weights
+
+
 def _rgb_weights(mask):
     import numpy as np
 

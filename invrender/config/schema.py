@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from invrender.geometry.config import GeometrySpec
+
 Vec3 = tuple[float, float, float]
 
 
@@ -163,6 +165,9 @@ class RunConfig(Strict):
     scene: SceneSpec
     integrator: dict[str, Any] = Field(default_factory=lambda: {"type": "prb", "max_depth": 3})
     optimize: Optimize
+    geometry: GeometrySpec | None = Field(
+        None, description="geometry/joint pipelines: initial shape, remeshing, regularizers"
+    )
     output: Output = Field(default_factory=Output)
 
     @field_validator("integrator")

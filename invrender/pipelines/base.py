@@ -68,6 +68,13 @@ class Pipeline:
                 out[key] = self.clamp(g, initial_value(self.ctx.params[key], g.spec))
         return out
 
+    def make_optimizer(self) -> Any:
+        """The optimizer of the run (the geometry pipeline uses UniformAdam for vertex latents)."""
+        import mitsuba as mi
+
+        cfg = self.ctx.config.optimize
+        return mi.ad.Adam(lr=0.01, beta_1=cfg.beta_1, beta_2=cfg.beta_2)
+
     def learning_rates(self, iteration: int) -> dict[str, float]:
         total = self.ctx.config.optimize.iterations
         return {k: g.lr_at(iteration, total) for g in self.groups for k in g.keys}
@@ -112,6 +119,19 @@ class Pipeline:
                 if len(getattr(value, "shape", ())) == 3:
                     opt[key] = upsampled(value, up.factor)
                     self.ctx.params[key] = opt[key]
+
+    def resolution_factor(self, iteration: int) -> int:
+        """Render and compare at 1/factor of the target resolution (coarse to fine); 1 = full."""
+        return 1
+
+    # -- reporting -------------------------------------------------------------------------
+    def metrics(self, iteration: int) -> dict[str, Any]:
+        """Extra metrics.csv columns for this iteration (e.g. Chamfer every N iterations)."""
+        return {}
+
+    def summary(self) -> dict[str, Any]:
+        """Extra summary.json entries at the end of the run (e.g. mesh quality)."""
+        return {}
 
     # -- checkpoints -----------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
