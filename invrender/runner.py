@@ -14,6 +14,7 @@ import numpy as np
 
 from invrender import checkpoint as ckpt_io
 from invrender.config.loader import dump_config
+from invrender.errors import InvrenderError
 from invrender.losses import LOSSES, psnr
 from invrender.previews import write_preview
 from invrender.run_folder import (
@@ -252,6 +253,14 @@ class Runner:
             "pipeline": self.s.config.optimize.pipeline,
         }
         summary.update(self.s.pipeline.summary())
-        summary["exported"] = export_outputs(self.s, self.run_dir / "export")
+        write_summary(self.run_dir / "summary.json", summary)  # kept even if the export fails
+        try:
+            summary["exported"] = export_outputs(self.s, self.run_dir / "export")
+        except (InvrenderError, NotImplementedError) as exc:
+            summary["export_error"] = str(exc).splitlines()[0]
+            print(
+                f"invrender: export failed ({summary['export_error']}); the run itself is "
+                f"complete: retry with `invrender export {self.run_dir}`"
+            )
         write_summary(self.run_dir / "summary.json", summary)
         return summary

@@ -34,10 +34,11 @@ def load_scene(spec: SceneSpec, config_dir: Path, config_name: str = "config") -
         raise DataError(f"{src}: Mitsuba cannot load the scene: {first}") from None
 
 
-def prepare_dict(node: Any, base: Path) -> Any:
-    """Turn YAML-friendly values into Mitsuba ones: relative file names, transforms, meshes."""
+def absolute_filenames(node: Any, base: Path) -> Any:
+    """A copy of a Mitsuba dict with every relative ``filename`` made absolute against ``base``
+    (so that resolved configs and --resume work from any folder)."""
     if isinstance(node, list):
-        return [prepare_dict(v, base) for v in node]
+        return [absolute_filenames(v, base) for v in node]
     if not isinstance(node, dict):
         return node
     out = {}
@@ -45,10 +46,27 @@ def prepare_dict(node: Any, base: Path) -> Any:
         if key == "filename" and isinstance(value, str):
             p = Path(value).expanduser()
             out[key] = str(p if p.is_absolute() else base / p)
-        elif key == "to_world" and not _is_mitsuba_object(value):
+        else:
+            out[key] = absolute_filenames(value, base)
+    return out
+
+
+def prepare_dict(node: Any, base: Path) -> Any:
+    """Turn YAML-friendly values into Mitsuba ones: relative file names, transforms, meshes."""
+    return _to_mitsuba_values(absolute_filenames(node, base))
+
+
+def _to_mitsuba_values(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_to_mitsuba_values(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key == "to_world" and not _is_mitsuba_object(value):
             out[key] = to_transform(value)
         else:
-            out[key] = prepare_dict(value, base)
+            out[key] = _to_mitsuba_values(value)
     if out.get("type") == "mesh" or (
         out.get("type") in (None, "ply", "obj")
         and Path(str(out.get("filename", ""))).suffix.lower() in MESH_SUFFIXES_VIA_TRIMESH

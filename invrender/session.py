@@ -80,9 +80,7 @@ def prepare(loaded: LoadedConfig, variant: str | None = None, progress: bool = T
     if problems:
         raise ConfigError(problems)
     integrator = load_integrator(cfg.integrator, name)
-    sensors = [mi.load_dict(v.camera.sensor_dict(spp=cfg.optimize.spp)) for v in dataset.views]
-    targets = [mi.TensorXf(v.image) for v in dataset.views]
-    weights = [None if v.mask is None else mi.TensorXf(_rgb_weights(v.mask)) for v in dataset.views]
+    sensors, targets, weights = device_views(dataset, cfg.optimize.spp)
     return Session(
         loaded, active, dataset, scene, params, pipeline, integrator, sensors, targets, weights
     )
@@ -90,13 +88,19 @@ def prepare(loaded: LoadedConfig, variant: str | None = None, progress: bool = T
 
 def scaled_views(session: Session, factor: int) -> tuple[list[Any], list[Any], list[Any]]:
     """Sensors, targets and mask weights of every view at 1/factor resolution (coarse to fine)."""
+    return device_views(session.dataset, session.config.optimize.spp, factor)
+
+
+def device_views(
+    dataset: Dataset, spp: int, factor: int = 1
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """Mitsuba sensors, target tensors and mask weights of every view, at 1/factor resolution."""
     import mitsuba as mi
 
     from invrender.data.images import downscale
 
-    spp = session.config.optimize.spp
     sensors, targets, weights = [], [], []
-    for v in session.dataset.views:
+    for v in dataset.views:
         image = downscale(v.image, factor)
         h, w = image.shape[:2]
         sensors.append(mi.load_dict(v.camera.with_resolution(w, h).sensor_dict(spp=spp)))

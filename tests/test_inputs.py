@@ -92,6 +92,8 @@ def test_inline_scene_with_glb_mesh_and_inline_cameras(tmp_path, variant):
     summary, run_dir = run_optimization(tmp_path / "c.yaml", progress=False)
     assert summary["status"] == "completed"
     assert json.loads((run_dir / "summary.json").read_text())["psnr_views"].startswith("training")
+    resolved = yaml.safe_load((run_dir / "config.resolved.yaml").read_text())
+    assert resolved["scene"]["dict"]["box"]["filename"] == str(tmp_path / "box.glb")
     from invrender import checkpoint
 
     final = checkpoint.load(checkpoint.latest(run_dir / "checkpoints"))

@@ -221,6 +221,10 @@ def _resolve_paths(
         cam.image = resolve(cam.image, ("targets", "cameras", i, "image"), True, "image")
         cam.mask = resolve(cam.mask, ("targets", "cameras", i, "mask"), True, "mask")
     config.scene.file = resolve(config.scene.file, ("scene", "file"), True, "scene file")
+    if config.scene.inline is not None:
+        from invrender.scene import absolute_filenames
+
+        config.scene.inline = absolute_filenames(config.scene.inline, base)
     if config.geometry is not None:
         g = config.geometry
         g.init.path = resolve(g.init.path, ("geometry", "init", "path"), True, "mesh file")
