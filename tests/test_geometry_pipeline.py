@@ -127,3 +127,24 @@ def test_selective_uniform_adam_matches_dr_jit_rules(variant):
     assert np.allclose(mixed["latent"].numpy(), reference_uniform)
     assert np.allclose(mixed["texture"].numpy(), reference_plain)
     assert not np.allclose(reference_uniform, reference_plain)  # the two rules differ here
+
+
+def test_shape_example_learns_through_our_edge_sampling_integrator(variant, tmp_path):
+    """The geometry pipeline with invrender's own visibility integrator instead of Mitsuba's."""
+    from invrender.optimize import run_optimization
+
+    overrides = tiny_overrides(tmp_path, iterations=16) + [
+        "integrator={type: edge_sampling, max_depth: 2}",
+        "geometry.remesh.at=[]",
+        "geometry.remesh.triangles=[]",
+        "output.checkpoint_every=0",
+        "output.export=[]",
+    ]
+    summary, run_dir = run_optimization(SHAPE, overrides, output=tmp_path / "run",
+                                        variant=variant, progress=False)
+    assert summary["integrator"] == "edge_sampling"
+    chamfer = chamfer_column(run_dir)
+    # Measured: 0.049 -> 0.041 (-16 %) in 16 iterations without remeshing; prb (no visibility
+    # term) cannot move the silhouette at all.
+    assert chamfer[-1] < 0.9 * chamfer[0], chamfer
+    assert all(b <= a * 1.01 for a, b in zip(chamfer, chamfer[1:])), chamfer
