@@ -140,11 +140,11 @@ def test_shape_example_learns_through_our_edge_sampling_integrator(variant, tmp_
         "output.checkpoint_every=0",
         "output.export=[]",
     ]
-    summary, run_dir = run_optimization(SHAPE, overrides, output=tmp_path / "run",
-                                        variant=variant, progress=False)
+    summary, run_dir = run_optimization(
+        SHAPE, overrides, output=tmp_path / "run", variant=variant, progress=False
+    )
     assert summary["integrator"] == "edge_sampling"
     chamfer = chamfer_column(run_dir)
-    # Measured: 0.049 -> 0.041 (-16 %) in 16 iterations without remeshing; prb (no visibility
-    # term) cannot move the silhouette at all.
+    # Measured: 0.049 -> 0.041 (-16 %) in 16 iterations without remeshing, falling every step.
     assert chamfer[-1] < 0.9 * chamfer[0], chamfer
-    assert all(b <= a * 1.01 for a, b in zip(chamfer, chamfer[1:])), chamfer
+    assert all(b <= a * 1.01 for a, b in zip(chamfer, chamfer[1:], strict=False)), chamfer
