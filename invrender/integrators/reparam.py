@@ -104,6 +104,22 @@ class ReparamIntegrator(RBIntegrator):
         active = mi.Bool(active) & (arrival_depth < self.reparam_max_depth)
         return warp_ray(scene, origin, direction, lane, key, self.warp, active)
 
+    def _warp_from_vertex(
+        self,
+        scene: mi.Scene,
+        pi: mi.PreliminaryIntersection3f,
+        ray: mi.Ray3f,
+        direction: mi.Vector3f,
+        lane: mi.UInt32,
+        key: mi.UInt32,
+        arrival_depth: mi.UInt32,
+        active: mi.Bool,
+    ) -> tuple[mi.Vector3f, mi.Float]:
+        """:meth:`_warp` of a ray leaving the path vertex ``pi`` (re-attached, so it moves)."""
+        here = pi.compute_surface_interaction(ray, mi.RayFlags.All | mi.RayFlags.FollowShape)
+        origin = here.spawn_ray(direction).o
+        return self._warp(scene, origin, direction, lane, key, arrival_depth, active)
+
     def _check_film(self, film: mi.Film) -> None:
         if self.reparam_max_depth >= 1 and film.rfilter().is_box_filter():
             raise ReparamFilterError(
@@ -194,12 +210,10 @@ class ReparamIntegrator(RBIntegrator):
             em_det = mi.Float(1.0)
             with dr.resume_grad(when=not primal):
                 if dr.hint(not primal, mode="scalar"):
-                    here = pi.compute_surface_interaction(
-                        ray, mi.RayFlags.All | mi.RayFlags.FollowShape
-                    )
-                    em_dir, em_det = self._warp(
+                    em_dir, em_det = self._warp_from_vertex(
                         scene,
-                        here.spawn_ray(ds.d).o,
+                        pi,
+                        ray,
                         ds.d,
                         lane,
                         _warp_key(seed, depth + 1, _SITE_EMITTER),
@@ -241,12 +255,10 @@ class ReparamIntegrator(RBIntegrator):
             # the rest of the path delivers through the warped next direction.
             if dr.hint(not primal, mode="scalar"):
                 with dr.resume_grad():
-                    here = pi.compute_surface_interaction(
-                        ray, mi.RayFlags.All | mi.RayFlags.FollowShape
-                    )
-                    next_dir, next_det = self._warp(
+                    next_dir, next_det = self._warp_from_vertex(
                         scene,
-                        here.spawn_ray(ray_next.d).o,
+                        pi,
+                        ray,
                         ray_next.d,
                         lane,
                         _warp_key(seed, depth + 1, _SITE_INCOMING),
