@@ -36,6 +36,8 @@ def run_optimization(
     session = prepare(loaded, variant, progress=progress)
     run_dir = resume or output or default_run_dir(loaded)
     create_run_dir(run_dir, resume=resume is not None)
+    if progress:
+        print(f"invrender: writing {run_dir} (previews/ and loss.png update during the run)")
     runner = (runner_cls or Runner)(session, run_dir, progress=progress)
     runner.start(resume=resume is not None)
     return runner.run(), run_dir
