@@ -48,7 +48,11 @@ def test_bad_config_exits_2_with_one_line_per_problem(tmp_path):
     result = run("optimize", bad, "--output", tmp_path / "run")
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert lines == [f"error: {bad}:3: optimize.params: required key is missing (add it)"]
+    assert lines == [  # every problem at once, in file order: missing files and schema errors
+        f"error: {bad}:1: targets.transforms: transforms.json not found: {tmp_path}/x.json",
+        f"error: {bad}:2: scene.file: scene file not found: {tmp_path}/y.xml",
+        f"error: {bad}:3: optimize.params: required key is missing (add it)",
+    ]
     assert not (tmp_path / "run").exists(), "no run folder for bad input"
 
 

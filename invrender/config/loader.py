@@ -6,6 +6,8 @@ Every problem is reported at once as ``FILE:LINE: key.path: problem (hint)``.
 from __future__ import annotations
 
 import difflib
+import os
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -68,17 +70,22 @@ def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Loade
         line = line_of(lines, loc)
         return f"{path}:{line}" if line else str(path)
 
+    # Paths first, on the raw mapping, so missing files and schema errors come in one report.
+    problems = _resolve_paths(data, path.resolve().parent, where)
     try:
         config = RunConfig.model_validate(data)
     except ValidationError as exc:
-        messages = [_format_pydantic_error(err, where) for err in exc.errors()]
-        raise ConfigError(_merge_same_key(messages)) from None
-
-    base = path.resolve().parent
-    problems = _resolve_paths(config, base, where)
+        problems += [_format_pydantic_error(err, where) for err in exc.errors()]
+    problems = _merge_same_key(problems)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(sorted(problems, key=_line_number))
     return LoadedConfig(config=config, path=path)
+
+
+def _line_number(problem: str) -> int:
+    """Sort key: a problem's line in the file (``--set`` problems and unknown lines last)."""
+    match = re.match(r"[^:]*:(\d+): ", problem)
+    return int(match.group(1)) if match else 1 << 30
 
 
 def _merge_same_key(messages: list[str]) -> list[str]:
@@ -196,42 +203,68 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
     return "allowed: " + ", ".join(choices) if choices else "remove it"
 
 
+# Where the schema keeps file paths: (key path, must exist, what it is). "*" is any list index.
+_PATHS: tuple[tuple[KeyPath, bool, str], ...] = (
+    (("targets", "synth", "scene"), True, "scene file"),
+    (("targets", "cameras", "*", "image"), True, "image"),
+    (("targets", "cameras", "*", "mask"), True, "mask"),
+    (("scene", "file"), True, "scene file"),
+    (("geometry", "init", "path"), True, "mesh file"),
+    (("geometry", "reference"), True, "reference mesh"),
+    (("output", "dir"), False, "run folder"),
+)
+
+
 def _resolve_paths(
-    config: RunConfig, base: Path, where: typing.Callable[[KeyPath], str]
+    data: dict[str, Any], base: Path, where: typing.Callable[[KeyPath], str]
 ) -> list[str]:
-    """Make file paths absolute (relative to the config's folder) and check the inputs exist."""
+    """Make the raw config's file paths absolute (relative to its folder); report missing inputs.
+
+    Works on the raw mapping, before validation, so it skips anything of the wrong shape (the
+    schema reports that)."""
     problems: list[str] = []
 
-    def resolve(value: str | None, loc: KeyPath, must_exist: bool, what: str) -> str | None:
-        if value is None:
-            return None
-        p = Path(value).expanduser()
-        p = p if p.is_absolute() else (base / p)
+    def resolve(loc: KeyPath, must_exist: bool, what: str) -> None:
+        *parents, last = loc
+        node: Any = data
+        for key in parents:
+            if isinstance(node, list) and isinstance(key, int) and key < len(node):
+                node = node[key]
+            else:
+                node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or not isinstance(node.get(last), str):
+            return
+        p = Path(node[last]).expanduser()
+        p = Path(os.path.normpath(p if p.is_absolute() else base / p))
+        node[last] = str(p)
         if must_exist and not p.exists():
             problems.append(f"{where(loc)}: {'.'.join(map(str, loc))}: {what} not found: {p}")
-        return str(p)
 
-    t = config.targets
-    if t.synth is not None:
-        t.synth.scene = resolve(t.synth.scene, ("targets", "synth", "scene"), True, "scene file")
-    t.transforms = resolve(
-        t.transforms, ("targets", "transforms"), t.synth is None, "transforms.json"
-    )
-    for i, cam in enumerate(t.cameras or []):
-        cam.image = resolve(cam.image, ("targets", "cameras", i, "image"), True, "image")
-        cam.mask = resolve(cam.mask, ("targets", "cameras", i, "mask"), True, "mask")
-    config.scene.file = resolve(config.scene.file, ("scene", "file"), True, "scene file")
-    if config.scene.inline is not None:
+    for loc, must_exist, what in _expand_list_indices(data, _PATHS):
+        resolve(loc, must_exist, what)
+    targets = data.get("targets") if isinstance(data.get("targets"), dict) else {}
+    # transforms.json may be missing when targets.synth will render it.
+    resolve(("targets", "transforms"), "synth" not in targets, "transforms.json")
+    scene = data.get("scene")
+    if isinstance(scene, dict) and isinstance(scene.get("dict"), dict):
         from invrender.scene import absolute_filenames
 
-        config.scene.inline = absolute_filenames(config.scene.inline, base)
-    if config.geometry is not None:
-        g = config.geometry
-        g.init.path = resolve(g.init.path, ("geometry", "init", "path"), True, "mesh file")
-        g.reference = resolve(g.reference, ("geometry", "reference"), True, "reference mesh")
-    if config.output.dir is not None:
-        config.output.dir = resolve(config.output.dir, ("output", "dir"), False, "")
+        scene["dict"] = absolute_filenames(scene["dict"], base)
     return problems
+
+
+def _expand_list_indices(data: dict[str, Any], paths):
+    """Each path with "*" replaced by every index of the list found there in ``data``."""
+    for loc, must_exist, what in paths:
+        if "*" not in loc:
+            yield loc, must_exist, what
+            continue
+        star = loc.index("*")
+        node: Any = data
+        for key in loc[:star]:
+            node = node.get(key) if isinstance(node, dict) else None
+        for i in range(len(node) if isinstance(node, list) else 0):
+            yield (*loc[:star], i, *loc[star + 1 :]), must_exist, what
 
 
 def dump_config(config: RunConfig) -> str:
