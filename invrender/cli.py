@@ -83,12 +83,12 @@ def optimize(
         config, overrides, output, resume, variant, progress=not quiet
     )
     click.echo(f"run folder: {run_dir}")
-    psnr = summary.get("psnr")
+    psnr, loss = summary.get("psnr"), summary.get("final_loss")
     psnr_text = f"{psnr:.2f} dB ({summary['psnr_views']})" if psnr is not None else "n/a"
+    loss_text = f"{loss:.4g}" if loss is not None else "n/a (no iterations)"
     click.echo(
         f"status: {summary['status']}  iterations: {summary['iterations']}  "
-        f"final loss: {summary['final_loss']:.4g}  PSNR: {psnr_text}  "
-        f"time: {summary['wall_time_s']:.1f} s"
+        f"final loss: {loss_text}  PSNR: {psnr_text}  time: {summary['wall_time_s']:.1f} s"
     )
     if summary["status"] == "interrupted":
         click.echo(f"resume with: invrender optimize --resume {run_dir}")

@@ -185,6 +185,14 @@ def test_unreadable_image_and_unwritable_output(synth_dir, tmp_path):
     assert result.exit_code == 2 and "cannot create the output folder" in result.output
 
 
+def test_zero_iterations_evaluates_and_exports_the_initial_scene(tmp_path, variant):
+    cfg = tiny_example(tmp_path, "material_texture", optimize__iterations=0)
+    result = run("optimize", cfg, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "final loss: n/a (no iterations)" in result.output
+    assert (tmp_path / "run" / "export" / "mitsuba" / "scene.xml").is_file()
+
+
 def test_tiny_optimize_writes_a_complete_run_folder(tmp_path, variant):
     cfg = tiny_example(
         tmp_path,
