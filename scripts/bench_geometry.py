@@ -14,16 +14,11 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 
 def build(mi, vertices, faces):
-    mesh = mi.Mesh("bench", len(vertices), len(faces), has_vertex_normals=True)
-    params = mi.traverse(mesh)
-    params["vertex_positions"] = mi.Float(vertices.astype(np.float32).ravel())
-    params["faces"] = mi.UInt(faces.astype(np.uint32).ravel())
-    params.update()
-    mesh.set_bsdf(mi.load_dict({"type": "diffuse"}))
+    from invrender.geometry.shapes import make_mesh
+
+    mesh = make_mesh("bench", vertices, faces, bsdf={"type": "diffuse"}, smooth=True)
     return mi.load_dict({"type": "scene", "light": {"type": "constant"}, "mesh": mesh})
 
 

@@ -55,14 +55,10 @@ def sensor(mi, to_world: np.ndarray, res: int, fov: float):
 
 
 def build_scene(mi, vertices, faces, envmap: str):
-    mesh = mi.Mesh("opt", len(vertices), len(faces), has_vertex_normals=False)
-    params = mi.traverse(mesh)
-    params["vertex_positions"] = mi.Float(np.asarray(vertices, np.float32).ravel())
-    params["faces"] = mi.UInt(np.asarray(faces, np.uint32).ravel())
-    params.update()
-    mesh.set_bsdf(
-        mi.load_dict({"type": "diffuse", "reflectance": {"type": "rgb", "value": [0.6, 0.5, 0.4]}})
-    )
+    from invrender.geometry.shapes import make_mesh
+
+    albedo = {"type": "diffuse", "reflectance": {"type": "rgb", "value": [0.6, 0.5, 0.4]}}
+    mesh = make_mesh("opt", vertices, faces, bsdf=albedo)
     return mi.load_dict(
         {"type": "scene", "env": {"type": "envmap", "filename": envmap}, "mesh": mesh}
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -115,3 +116,33 @@ def save_mesh(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     trimesh.Trimesh(vertices, faces, process=False).export(path)
     return path
+
+
+def make_mesh(
+    name: str,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    normals: np.ndarray | None = None,
+    bsdf: dict | None = None,
+    emitter: dict | None = None,
+    smooth: bool = False,
+) -> Any:
+    """An in-memory ``mi.Mesh`` with optional vertex normals, BSDF and area emitter.
+
+    ``smooth`` without ``normals``: Mitsuba computes smooth vertex normals; else flat shading."""
+    import mitsuba as mi
+
+    props = mi.Properties()
+    if bsdf is not None:
+        props["bsdf"] = mi.load_dict(bsdf)
+    if emitter is not None:
+        props["emitter"] = mi.load_dict(emitter)
+    with_normals = normals is not None or smooth
+    mesh = mi.Mesh(name, len(vertices), len(faces), props=props, has_vertex_normals=with_normals)
+    params = mi.traverse(mesh)
+    params["vertex_positions"] = mi.Float(np.ravel(vertices).astype(np.float32))
+    params["faces"] = mi.UInt32(np.ravel(faces).astype(np.uint32))
+    if normals is not None:
+        params["vertex_normals"] = mi.Float(np.ravel(normals).astype(np.float32))
+    params.update()
+    return mesh

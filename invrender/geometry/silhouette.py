@@ -27,14 +27,10 @@ class SilhouetteRenderer:
     def set_mesh(self, vertices: np.ndarray, faces: np.ndarray) -> None:
         import mitsuba as mi
 
-        mesh = mi.Mesh("silhouette", len(vertices), len(faces), has_vertex_normals=False)
-        params = mi.traverse(mesh)
-        params["vertex_positions"] = mi.Float(np.asarray(vertices, np.float32).ravel())
-        params["faces"] = mi.UInt(np.asarray(faces, np.uint32).ravel())
-        params.update()
-        mesh.set_bsdf(
-            mi.load_dict({"type": "diffuse", "reflectance": {"type": "rgb", "value": 0.0}})
-        )
+        from invrender.geometry.shapes import make_mesh
+
+        black = {"type": "diffuse", "reflectance": {"type": "rgb", "value": 0.0}}
+        mesh = make_mesh("silhouette", vertices, faces, bsdf=black)
         self.scene = mi.load_dict(
             {
                 "type": "scene",

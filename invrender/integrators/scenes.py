@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from invrender.geometry.shapes import make_mesh
+
 SceneBuilder = Callable[..., "ReferenceScene"]
 
 
@@ -117,34 +119,6 @@ def uv_sphere_arrays(
         faces.append([last + j, bottom, last + j1])
     verts = np.asarray(center) + radius * normals
     return verts.astype(np.float32), np.asarray(faces, np.uint32), normals.astype(np.float32)
-
-
-def make_mesh(
-    name: str,
-    vertices: np.ndarray,
-    faces: np.ndarray,
-    normals: np.ndarray | None = None,
-    bsdf: dict | None = None,
-    emitter: dict | None = None,
-) -> Any:
-    """An in-memory ``mi.Mesh`` with optional vertex normals, BSDF and area emitter."""
-    import mitsuba as mi
-
-    props = mi.Properties()
-    if bsdf is not None:
-        props["bsdf"] = mi.load_dict(bsdf)
-    if emitter is not None:
-        props["emitter"] = mi.load_dict(emitter)
-    mesh = mi.Mesh(
-        name, len(vertices), len(faces), props=props, has_vertex_normals=normals is not None
-    )
-    params = mi.traverse(mesh)
-    params["vertex_positions"] = mi.Float(np.ravel(vertices).astype(np.float32))
-    params["faces"] = mi.UInt32(np.ravel(faces).astype(np.uint32))
-    if normals is not None:
-        params["vertex_normals"] = mi.Float(np.ravel(normals).astype(np.float32))
-    params.update()
-    return mesh
 
 
 def quad_arrays(center, half_x: float, half_y: float, normal_axis: int = 2):
