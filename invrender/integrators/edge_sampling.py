@@ -84,13 +84,17 @@ def _make_class(base: type) -> type:
             if isinstance(sensor, int):
                 sensor = scene.sensors()[sensor]
             image = super().render_forward(scene, params, sensor, seed, spp)
-            for term in self._boundary_terms(scene, sensor, seed, spp):
-                pos, weight, alpha, active = term
-                dr.forward_to(alpha)
-                d_alpha = dr.grad(alpha)
+            terms = self._boundary_terms(scene, sensor, seed, spp)
+            if terms:
+                # One traversal for all terms: a second dr.forward_to would find the
+                # parameters' tangents already consumed by the first.
+                dr.forward_to(*[alpha for _, _, alpha, _ in terms])
                 footprint = FilmFootprint.from_film(sensor.film())
-                splat = footprint.splat(pos, weight * d_alpha, active, channels=image.shape[2])
-                image = image + splat
+                for pos, weight, alpha, active in terms:
+                    d_alpha = dr.grad(alpha)
+                    image = image + footprint.splat(
+                        pos, weight * d_alpha, active, channels=image.shape[2]
+                    )
             return image
 
         def render_backward(
@@ -368,9 +372,16 @@ def _make_class(base: type) -> type:
                 ctx = mi.BSDFContext()
                 g = []
                 inv_dist = mi.Float(0.0)  # 1 / distance to the area emitter seen (0: envmap)
+                edge_shape = dr.zeros(mi.ShapePtr, count)
+                for mesh, _, _, mine in chosen:
+                    edge_shape[mine] = mi.ShapePtr(mesh)
                 for sign in (-1.0, 1.0):
                     w = dr.normalize(omega + sign * self.shadow_epsilon * n_hat)
                     si_l = scene.ray_intersect(si.spawn_ray(w), active)
+                    # A moving emitter's own outline: emitter sampling integrates over its
+                    # (moving) surface, where the outline is no discontinuity; the
+                    # BSDF-sampled share of that jump is not estimated (see docs).
+                    active &= ~((si_l.shape == edge_shape) & si_l.shape.is_emitter())
                     emitter = si_l.emitter(scene, active)
                     le = emitter.eval(si_l, active & (emitter != None))  # noqa: E711
                     f = bsdf.eval(ctx, si, si.to_local(w), active)

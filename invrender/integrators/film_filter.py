@@ -56,11 +56,18 @@ class FilmFootprint:
         )
 
     def support_box(self) -> tuple[tuple[float, float], tuple[float, float]]:
-        """Positions that can reach any pixel of the crop window through the filter."""
+        """Positions that can reach a pixel of the crop window *and* are sampled by the film.
+
+        The filter's support alone reaches beyond the crop window, but without
+        ``sample_border`` the film draws no samples there, so an edge moving out there
+        changes no pixel (I_j integrates over the sampled region R only).
+        """
         ox, oy = self.offset
         w, h = self.size
         r = self.radius
-        return (ox + 0.5 - r, oy + 0.5 - r), (ox + w - 0.5 + r, oy + h - 0.5 + r)
+        lo = (max(ox + 0.5 - r, self.region_lo[0]), max(oy + 0.5 - r, self.region_lo[1]))
+        hi = (min(ox + w - 0.5 + r, self.region_hi[0]), min(oy + h - 0.5 + r, self.region_hi[1]))
+        return lo, hi
 
     def region_lo_hi_int(self) -> tuple[tuple[int, int], tuple[int, int]]:
         """The sampled region R as integer pixel bounds (full-film coordinates)."""
