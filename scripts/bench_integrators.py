@@ -117,7 +117,7 @@ def bench_scene(name: str, integrators: list[str], args) -> list[dict]:
         rows.append(row)
     # Time to reach the projective baseline's equal-spp error (the targets compare
     # edge_sampling with direct_projective and reparam with prb_projective): double spp until
-    # the error is reached, then step down by halves and a last quarter.
+    # the error is reached, halve while it still is, then try one 3/4 step.
     equal = {r["integrator"]: r for r in rows if r["mode"] == "equal spp"}
     for integ, base in BASELINES.items():
         if integ not in equal or base not in equal:
@@ -127,17 +127,15 @@ def bench_scene(name: str, integrators: list[str], args) -> list[dict]:
         while row["err"] > goal and spp * 2 <= args.max_spp:
             spp *= 2
             row = measure(integ, spp, "equal spp")
-        for factor in (0.5, 0.5, 0.5, 0.75):
-            if row["err"] > goal or int(spp * factor) < 1:
-                break
-            lower = measure(integ, int(spp * factor), "equal spp")
+        while row["err"] <= goal and spp >= 2:
+            lower = measure(integ, spp // 2, "equal spp")
             if lower["err"] > goal:
-                if factor == 0.5:  # one finer step between spp / 2 and spp
-                    finer = measure(integ, int(spp * 0.75), "equal spp")
-                    if finer["err"] <= goal:
-                        spp, row = int(spp * 0.75), finer
                 break
-            spp, row = int(spp * factor), lower
+            spp, row = spp // 2, lower
+        if row["err"] <= goal and 1 <= spp * 3 // 4 < spp:
+            finer = measure(integ, spp * 3 // 4, "equal spp")
+            if finer["err"] <= goal:
+                spp, row = spp * 3 // 4, finer
         rows.append(dict(row, mode="reach baseline err" if row["err"] <= goal else "not reached"))
     return rows
 

@@ -323,6 +323,7 @@ def _make_class(base: type) -> type:
                 t = sampler.next_1d()
                 v0p = dr.zeros(mi.Point3f, count)
                 v1p = dr.zeros(mi.Point3f, count)
+                edge_shape = dr.zeros(mi.ShapePtr, count)  # the mesh the chosen edge belongs to
                 silhouette = mi.Bool(False)
                 chosen = []
                 start = 0.0
@@ -354,6 +355,7 @@ def _make_class(base: type) -> type:
                     is_sil &= ~own
                     v0p[mine] = q0
                     v1p[mine] = q1
+                    edge_shape[mine] = mi.ShapePtr(mesh)
                     silhouette |= mine & is_sil
                     chosen.append((mesh, v0, v1, mine))
                 active &= silhouette
@@ -372,9 +374,6 @@ def _make_class(base: type) -> type:
                 ctx = mi.BSDFContext()
                 g = []
                 inv_dist = mi.Float(0.0)  # 1 / distance to the area emitter seen (0: envmap)
-                edge_shape = dr.zeros(mi.ShapePtr, count)
-                for mesh, _, _, mine in chosen:
-                    edge_shape[mine] = mi.ShapePtr(mesh)
                 for sign in (-1.0, 1.0):
                     w = dr.normalize(omega + sign * self.shadow_epsilon * n_hat)
                     si_l = scene.ray_intersect(si.spawn_ray(w), active)
