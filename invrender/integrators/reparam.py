@@ -318,24 +318,35 @@ class ReparamIntegrator(RBIntegrator):
         it.time = ray.time
         ds, _ = sensor.sample_direction(it, mi.Point2f(0.5))
         pos = ds.uv + mi.Vector2f(film.crop_offset())
+        value = dr.detach(L) * dr.detach(weight) * det
+        alpha = dr.select(valid, det, 0.0)
+        return self._splat_image(film, pos, value, det, alpha, ray.wavelengths, spp)
+
+    @staticmethod
+    def _splat_image(film, pos, value, weight, alpha, wavelengths, spp: int) -> mi.TensorXf:
+        """Clear ``film``, splat one value per sample at ``pos`` and develop it."""
         film.clear()
         block = film.create_block()
         block.set_coalesce(block.coalesce() and spp >= 4)
-        value = dr.detach(L) * dr.detach(weight) * det
         ADIntegrator._splat_to_block(
             block,
             film,
             pos,
             value=value,
-            weight=det,
-            alpha=dr.select(valid, det, 0.0),
+            weight=weight,
+            alpha=alpha,
             aovs=[],
-            wavelengths=ray.wavelengths,
+            wavelengths=wavelengths,
         )
         film.put_block(block)
         return film.develop()
 
     def _primal_and_lanes(self, scene, sensor, seed, spp):
+        """Sensor and film (checked), and the primal pass both render modes start from."""
+        if isinstance(sensor, int):
+            sensor = scene.sensors()[sensor]
+        film = sensor.film()
+        self._check_film(film)
         sampler, spp = self.prepare(sensor, seed, spp, self.aov_names())
         ray, weight, pos = self.sample_rays(scene, sensor, sampler)
         ray = mi.Ray3f(ray)
@@ -351,7 +362,7 @@ class ReparamIntegrator(RBIntegrator):
             lane=lane,
             seed=seed,
         )
-        return sampler, spp, ray, weight, pos, lane, L, valid, state
+        return sensor, film, (sampler, spp, ray, weight, pos, lane, L, valid, state)
 
     def render_forward(
         self,
@@ -362,15 +373,10 @@ class ReparamIntegrator(RBIntegrator):
         spp: int = 0,
     ) -> mi.TensorXf:
         """Forward-mode derivative image: path term (splatted) + camera-warp term."""
-        if isinstance(sensor, int):
-            sensor = scene.sensors()[sensor]
-        film = sensor.film()
-        self._check_film(film)
         seed = int(seed)
         with dr.suspend_grad():
-            sampler, spp, ray, weight, pos, lane, L, valid, state = self._primal_and_lanes(
-                scene, sensor, seed, spp
-            )
+            sensor, film, primal = self._primal_and_lanes(scene, sensor, seed, spp)
+            sampler, spp, ray, weight, pos, lane, L, valid, state = primal
             δL, valid_2, _, _ = self.sample(
                 mode=dr.ADMode.Forward,
                 scene=scene,
@@ -382,20 +388,8 @@ class ReparamIntegrator(RBIntegrator):
                 lane=lane,
                 seed=seed,
             )
-            block = film.create_block()
-            block.set_coalesce(block.coalesce() and spp >= 4)
-            ADIntegrator._splat_to_block(
-                block,
-                film,
-                pos,
-                value=δL * weight,
-                weight=1.0,
-                alpha=dr.select(valid_2, mi.Float(1), mi.Float(0)),
-                aovs=[],
-                wavelengths=ray.wavelengths,
-            )
-            film.put_block(block)
-            grad_paths = film.develop()
+            alpha = dr.select(valid_2, mi.Float(1), mi.Float(0))
+            grad_paths = self._splat_image(film, pos, δL * weight, 1.0, alpha, ray.wavelengths, spp)
             dr.eval(grad_paths)
             if self.reparam_max_depth < 1:
                 return grad_paths
@@ -416,34 +410,15 @@ class ReparamIntegrator(RBIntegrator):
         spp: int = 0,
     ) -> None:
         """Reverse mode: adjoint radiance through the path replay, then the camera term."""
-        if isinstance(sensor, int):
-            sensor = scene.sensors()[sensor]
-        film = sensor.film()
-        self._check_film(film)
         seed = int(seed)
         with dr.suspend_grad():
-            sampler, spp, ray, weight, pos, lane, L, valid, state = self._primal_and_lanes(
-                scene, sensor, seed, spp
-            )
+            sensor, film, primal = self._primal_and_lanes(scene, sensor, seed, spp)
+            sampler, spp, ray, weight, pos, lane, L, valid, state = primal
             # Adjoint radiance per sample: backpropagate grad_in through the splatting.
             with dr.resume_grad():
                 ones = dr.full(mi.Spectrum, 1.0, dr.width(ray))
                 dr.enable_grad(ones)
-                film.clear()
-                block = film.create_block()
-                block.set_coalesce(block.coalesce() and spp >= 4)
-                ADIntegrator._splat_to_block(
-                    block,
-                    film,
-                    pos,
-                    value=ones * weight,
-                    weight=1.0,
-                    alpha=1.0,
-                    aovs=[],
-                    wavelengths=ray.wavelengths,
-                )
-                film.put_block(block)
-                image = film.develop()
+                image = self._splat_image(film, pos, ones * weight, 1.0, 1.0, ray.wavelengths, spp)
                 dr.set_grad(image, grad_in)
                 dr.enqueue(dr.ADMode.Backward, image)
                 dr.traverse(dr.ADMode.Backward)
