@@ -19,13 +19,15 @@ import pytest
 
 REFS = os.path.join(os.path.dirname(__file__), "data", "reparam_fd_refs.npz")
 SPP = 128
-KAPPA = 3e3
+# The glossy reflection's loss gradient is the noisiest check (single-seed errors from 0.04
+# to 0.5 at 128 spp); twice the samples keep it well inside its tolerance.
+SPP_OVERRIDE = {"glossy_reflection": 256}
 
 # scene -> (tolerance on blurred image error, tolerance on loss-gradient error)
 TOLERANCES = {
     "silhouette": (0.25, 0.3),
-    "shadow": (0.45, 0.35),
-    "glossy_reflection": (0.35, 0.5),
+    "shadow": (0.25, 0.15),
+    "glossy_reflection": (0.2, 0.5),
     "analytic_sphere": (0.25, 0.25),
     "albedo": (0.03, 0.02),
     "light_intensity": (0.03, 0.02),
@@ -51,14 +53,8 @@ def _loaded(name: str, res: int):
 
 
 def _reparam(max_depth: int, **overrides) -> dict:
-    return {
-        "type": "reparam",
-        "max_depth": max_depth,
-        "reparam_kappa": KAPPA,
-        "reparam_rays": 16,
-        "reparam_exp": 2.0,
-        **overrides,
-    }
+    """The integrator with its default warp settings (what users get)."""
+    return {"type": "reparam", "max_depth": max_depth, **overrides}
 
 
 def _forward(loaded, integrator: dict, spp: int, seed: int = 0) -> np.ndarray:
@@ -82,9 +78,26 @@ def _errors(estimate: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
 def test_registered_and_configurable(variant: str) -> None:
     import mitsuba as mi
 
-    integ = mi.load_dict({"type": "reparam", "reparam_rays": 4, "reparam_kappa": 500.0})
+    integ = mi.load_dict(
+        {"type": "reparam", "reparam_rays": 4, "reparam_kappa": 500.0, "reparam_shadow_rays": 2}
+    )
     assert "reparam_max_depth=2" in integ.to_string()
     assert integ.warp.rays == 4 and integ.warp.kappa == 500.0
+    assert integ.shadow_warp.rays == 2 and integ.shadow_field == "outline"
+
+
+@pytest.mark.parametrize(
+    "props, key",
+    [
+        ({"reparam_shadow_field": "edges"}, "reparam_shadow_field"),
+        ({"reparam_shadow_rays": 3}, "reparam_shadow_rays"),
+    ],
+)
+def test_bad_settings_name_the_key(variant: str, props: dict, key: str) -> None:
+    import mitsuba as mi
+
+    with pytest.raises(Exception, match=key):
+        mi.load_dict({"type": "reparam", **props})
 
 
 def test_box_filter_is_rejected(variant: str) -> None:
@@ -123,7 +136,7 @@ def test_forward_matches_finite_differences(variant: str, refs, name: str) -> No
 
     spec_depth = scenes.build(name, res=16, rfilter="gaussian").max_depth
     loaded = _loaded(name, 16)
-    estimate = _forward(loaded, _reparam(spec_depth), SPP)
+    estimate = _forward(loaded, _reparam(spec_depth), SPP_OVERRIDE.get(name, SPP))
     image_err, loss_err = _errors(estimate, refs[name])
     print(f"{name}: image error {image_err:.3f}, loss-gradient error {loss_err:.3f}")
     tol_image, tol_loss = TOLERANCES[name]
@@ -197,3 +210,67 @@ def test_divergence_formula_matches_finite_differences(variant: str) -> None:
     div_fd = sum((field(w0 + eps * t) - field(w0 - eps * t)) @ t / (2 * eps) for t in (t1, t2))
     assert abs(div_formula) > 1e-2  # not a trivially zero case
     assert div_formula == pytest.approx(div_fd, rel=2e-2), (div_formula, div_fd)
+
+
+def test_half_edge_neighbours() -> None:
+    """Two triangles sharing one edge: that edge knows the other face, the rest are open."""
+    from invrender.integrators.mesh_neighbours import NO_NEIGHBOUR, half_edge_neighbours
+
+    faces = np.array([[0, 1, 2], [2, 1, 3]])
+    table = half_edge_neighbours(faces).reshape(2, 3)
+    # Face 0's edge 1 (vertex 1 -> 2) and face 1's edge 0 (vertex 2 -> 1) are shared.
+    assert table[0, 1] == 1 and table[1, 0] == 0
+    assert {table[0, 0], table[0, 2], table[1, 1], table[1, 2]} == {NO_NEIGHBOUR}
+
+
+def test_outline_divergence_matches_finite_differences(variant: str) -> None:
+    """div V of the shadow rays' outline field equals central differences of V.
+
+    Shadow rays from floor points to light samples in the shadow scene; V and div V are the
+    forward derivatives of the warped direction and of the determinant. V is continuous
+    but not smooth where the ray's own hit changes primitive, so a few points differ; with
+    the weights' gradient or the hits' velocity divergence left out, about half do.
+    """
+    import drjit as dr
+    import mitsuba as mi
+
+    from invrender.integrators import fd, scenes
+    from invrender.integrators.reparam_outline import warp_ray_outline
+    from invrender.integrators.reparam_warp import WarpSettings
+
+    loaded = fd.load(scenes.build("shadow", res=16, rfilter="gaussian"))
+    scene, n, eps = loaded.scene, 8192, 3e-5
+    rng = np.random.default_rng(0)
+    uv = mi.Point2f(rng.uniform(size=n), rng.uniform(size=n))
+    ray, _ = scene.sensors()[0].sample_ray(0.0, 0.5, uv, mi.Point2f(0.5))
+    si = scene.ray_intersect(ray)
+    ds, _ = scene.sample_emitter_direction(si, mi.Point2f(rng.uniform(size=(2, n))), False)
+    origin = si.spawn_ray(ds.d).o
+    lane = dr.arange(mi.UInt32, n)
+    settings = WarpSettings(rays=8, kappa=1e3, exponent=0.75)
+
+    def field(direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        theta = mi.Float(0.0)
+        dr.enable_grad(theta)
+        loaded.set_theta(theta)
+        warped, det = warp_ray_outline(
+            scene, origin, mi.Vector3f(direction), lane, 7, settings, si.is_valid()
+        )
+        dr.forward_from(theta)
+        out = np.array(dr.grad(warped)), np.array(dr.grad(det))
+        loaded.reset()
+        return out
+
+    x0 = np.array(ds.d)
+    frame = mi.Frame3f(ds.d)
+    _, div = field(x0)
+    div_fd = 0.0
+    for tangent in (np.array(frame.s), np.array(frame.t)):
+        plus, _ = field(x0 + eps * tangent)
+        minus, _ = field(x0 - eps * tangent)
+        div_fd = div_fd + ((plus - minus) * tangent).sum(0) / (2 * eps)
+    scale = 1e-2 * np.abs(div).max()
+    near_edges = (np.abs(div) + np.abs(div_fd)) > scale
+    rel = np.abs(div - div_fd)[near_edges] / (np.abs(div_fd)[near_edges] + scale)
+    assert near_edges.sum() > 500  # rays close enough to an edge to have a divergence
+    assert (rel > 0.1).mean() < 0.05, (rel > 0.1).mean()

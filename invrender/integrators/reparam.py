@@ -7,11 +7,14 @@ import mitsuba as mi
 from mitsuba.ad.integrators.common import ADIntegrator, RBIntegrator, mis_weight
 
 from invrender.errors import InvrenderError
+from invrender.integrators.reparam_outline import warp_ray_outline
 from invrender.integrators.reparam_warp import WarpSettings, warp_ray
 
 # Auxiliary-ray streams: which ray of a path a warp belongs to.
 _SITE_INCOMING = 0  # camera ray (depth 0) or BSDF-sampled ray arriving at `depth`
 _SITE_EMITTER = 1  # shadow ray from vertex `depth - 1`
+# Warp fields a shadow ray can use (reparam_shadow_field).
+_SHADOW_FIELDS = {"outline": warp_ray_outline, "position": warp_ray}
 
 
 class ReparamFilterError(InvrenderError):
@@ -34,9 +37,13 @@ class ReparamIntegrator(RBIntegrator):
     Differentiates visibility (silhouettes, shadows, glossy reflections of moving objects)
     with the warped-area reparameterization of Bangaru, Li and Durand (2020): every ray
     whose visibility may change is replaced by a direction whose derivative is a warp
-    field V (a harmonic-weighted average of the velocities of points hit by auxiliary rays)
-    and is multiplied by a Jacobian determinant whose derivative is div V. The interior
-    term is Mitsuba's path replay backpropagation with next-event estimation and MIS.
+    field V (a weighted average of the velocities of points hit by auxiliary rays) and is
+    multiplied by a Jacobian determinant whose derivative is div V. Camera and BSDF rays
+    use the position field (weights from where the auxiliary rays land,
+    ``reparam_warp.py``); shadow rays use the outline field (weights singular on the edges
+    the auxiliary rays report, ``reparam_outline.py``), which keeps V right where a
+    blocker's edge crosses the light's outline. The interior term is Mitsuba's path replay
+    backpropagation with next-event estimation and MIS.
 
     Parameters
 
@@ -49,7 +56,8 @@ class ReparamIntegrator(RBIntegrator):
                                    1 = camera rays only (silhouettes), 2 = also shadow
                                    rays and BSDF rays from the first hit (shadows,
                                    objects seen in reflections); 0 disables (= `prb`)
-    reparam_rays          16       auxiliary rays per warped ray (even when antithetic)
+    reparam_rays          8        auxiliary rays per warped camera or BSDF ray (even
+                                   when antithetic)
     reparam_kappa         3e3      vMF concentration of the auxiliary lobe; its angular
                                    width is about 1/sqrt(kappa) radians. Make it cover
                                    about a pixel for camera rays (3e3 ~ 0.6 px at 16 px,
@@ -59,6 +67,13 @@ class ReparamIntegrator(RBIntegrator):
                                    D^-gamma; >= 1 makes V equal the boundary velocity
                                    on the discontinuity, larger = sharper, noisier
     reparam_antithetic    true     pair each auxiliary ray with its mirror image
+    reparam_shadow_field  outline  warp field of shadow rays: ``outline`` (singular on
+                                   the edges the auxiliary rays report) or ``position``
+                                   (the camera rays' field, biased at penumbra ends)
+    reparam_shadow_rays   8        auxiliary rays per shadow ray
+    reparam_shadow_kappa  1e3      vMF concentration for shadow rays
+    reparam_shadow_exp    0.75     exponent of the outline weights; any value > 0 makes
+                                   V exact on an edge, smaller = smoother, less noise
     ====================  =======  =====================================================
 
     Needs a film with a smooth reconstruction filter (gaussian, the default, or tent):
@@ -71,21 +86,39 @@ class ReparamIntegrator(RBIntegrator):
     def __init__(self, props: mi.Properties) -> None:
         super().__init__(props)
         self.reparam_max_depth = int(props.get("reparam_max_depth", 2))
+        antithetic = bool(props.get("reparam_antithetic", True))
         self.warp = WarpSettings(
-            rays=int(props.get("reparam_rays", 16)),
+            rays=int(props.get("reparam_rays", 8)),
             kappa=float(props.get("reparam_kappa", 3e3)),
             exponent=float(props.get("reparam_exp", 2.0)),
-            antithetic=bool(props.get("reparam_antithetic", True)),
+            antithetic=antithetic,
         )
-        if self.warp.rays < 1 or (self.warp.antithetic and self.warp.rays % 2):
+        self.shadow_warp = WarpSettings(
+            rays=int(props.get("reparam_shadow_rays", 8)),
+            kappa=float(props.get("reparam_shadow_kappa", 1e3)),
+            exponent=float(props.get("reparam_shadow_exp", 0.75)),
+            antithetic=antithetic,
+        )
+        self.shadow_field = str(props.get("reparam_shadow_field", "outline"))
+        if self.shadow_field not in _SHADOW_FIELDS:
             raise InvrenderError(
-                "reparam: reparam_rays must be >= 1 (and even with reparam_antithetic)"
+                f"reparam: reparam_shadow_field is {self.shadow_field!r}; "
+                f"use one of {', '.join(_SHADOW_FIELDS)}"
             )
+        for key, settings in (
+            ("reparam_rays", self.warp),
+            ("reparam_shadow_rays", self.shadow_warp),
+        ):
+            if settings.rays < 1 or (antithetic and settings.rays % 2):
+                raise InvrenderError(
+                    f"reparam: {key} must be >= 1 (and even with reparam_antithetic)"
+                )
 
     def to_string(self) -> str:
         return (
             f"ReparamIntegrator[max_depth={self.max_depth}, "
-            f"reparam_max_depth={self.reparam_max_depth}, {self.warp}]"
+            f"reparam_max_depth={self.reparam_max_depth}, {self.warp}, "
+            f"shadow={self.shadow_field} {self.shadow_warp}]"
         )
 
     # ------------------------------------------------------------------ warps
@@ -99,9 +132,13 @@ class ReparamIntegrator(RBIntegrator):
         key: mi.UInt32,
         arrival_depth: mi.UInt32,
         active: mi.Bool,
+        shadow: bool = False,
     ) -> tuple[mi.Vector3f, mi.Float]:
-        """warp_ray() for rays that arrive at depth < reparam_max_depth; identity otherwise."""
+        """The warp of a ray that arrives at depth < reparam_max_depth; identity otherwise."""
         active = mi.Bool(active) & (arrival_depth < self.reparam_max_depth)
+        if shadow:
+            field = _SHADOW_FIELDS[self.shadow_field]
+            return field(scene, origin, direction, lane, key, self.shadow_warp, active)
         return warp_ray(scene, origin, direction, lane, key, self.warp, active)
 
     def _warp_from_vertex(
@@ -114,11 +151,12 @@ class ReparamIntegrator(RBIntegrator):
         key: mi.UInt32,
         arrival_depth: mi.UInt32,
         active: mi.Bool,
+        shadow: bool = False,
     ) -> tuple[mi.Vector3f, mi.Float]:
         """:meth:`_warp` of a ray leaving the path vertex ``pi`` (re-attached, so it moves)."""
         here = pi.compute_surface_interaction(ray, mi.RayFlags.All | mi.RayFlags.FollowShape)
         origin = here.spawn_ray(direction).o
-        return self._warp(scene, origin, direction, lane, key, arrival_depth, active)
+        return self._warp(scene, origin, direction, lane, key, arrival_depth, active, shadow)
 
     def _check_film(self, film: mi.Film) -> None:
         if self.reparam_max_depth >= 1 and film.rfilter().is_box_filter():
@@ -219,6 +257,7 @@ class ReparamIntegrator(RBIntegrator):
                         _warp_key(seed, depth + 1, _SITE_EMITTER),
                         depth + 1,
                         active_em,
+                        shadow=True,
                     )
                     ds.d = em_dir
                     em_value = scene.eval_emitter_direction(si, ds, active_em)

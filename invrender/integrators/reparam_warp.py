@@ -53,13 +53,13 @@ _AUX_FLAGS = mi.RayFlags.Minimal | mi.RayFlags.UV | mi.RayFlags.dPdUV | mi.RayFl
 class WarpSettings:
     """The estimator's knobs (see the `reparam` integrator's parameter table)."""
 
-    rays: int = 16
+    rays: int = 8
     kappa: float = 3e3
     exponent: float = 2.0
     antithetic: bool = True
 
 
-def _uniform_pair(lane: mi.UInt32, key: int) -> mi.Point2f:
+def uniform_pair(lane: mi.UInt32, key: int) -> mi.Point2f:
     """Two uniform numbers, a pure function of (lane, key): replays identically in every pass."""
     u0, u1 = mi.sample_tea_32(lane, mi.UInt32(key), 4)
 
@@ -167,7 +167,7 @@ def warp_ray(
     div_sum = mi.Float(0.0)
     for k in range(settings.rays):
         pair = k // 2 if settings.antithetic else k
-        xi = _uniform_pair(lane, (key * 64 + pair) & 0xFFFFFFFF)
+        xi = uniform_pair(lane, (key * 64 + pair) & 0xFFFFFFFF)
         local, inv_pdf_rel = sample_vmf(xi, kappa)
         if settings.antithetic and k % 2 == 1:
             local = mi.Vector3f(-local.x, -local.y, local.z)
