@@ -3,7 +3,8 @@
 
 scripts/bench_integrators.py builds box-filtered scenes, which `reparam` rejects; this
 script uses the same scenes and harness with a gaussian filter. Also prints the cost of
-one auxiliary ray (time difference between two ray counts at equal spp).
+one auxiliary ray, for camera/BSDF warps and for shadow-ray warps separately (time
+difference between two ray counts at equal spp).
 
     PYTHONPATH=$PWD python scripts/bench_reparam.py --res 32
 """
@@ -56,18 +57,24 @@ def main() -> None:
                     fd.image_loss_gradient(img, weights), fd.image_loss_gradient(ref, weights)
                 )
                 print(f"| {name} | {label} | {spp} | {err:.3f} | {loss:.3f} | {secs:.2f} |")
-        # Cost per auxiliary ray: same spp, 4 vs 16 rays.
+        # Cost per auxiliary ray, per kind of warp: same spp, two ray counts.
         spp = args.spps[0]
-        t = {}
-        for rays in (4, 16):
-            _, t[rays] = timed(fd, loaded, {**configs["reparam"], "reparam_rays": rays}, spp)
         samples = args.res * args.res * spp
-        per_ray = (t[16] - t[4]) / (12 * samples)
-        print(
-            f"\n{name}: {t[4]:.2f} s with 4 aux rays, {t[16]:.2f} s with 16 at {spp} spp "
-            f"-> {per_ray * 1e9:.1f} ns per auxiliary ray per path sample "
-            f"(all warp sites of the path together)\n"
-        )
+        for key, low, high, sites in (
+            ("reparam_rays", 4, 16, "camera and BSDF warps, position field"),
+            ("reparam_shadow_rays", 2, 8, "shadow-ray warps, outline field"),
+        ):
+            t = {
+                rays: timed(fd, loaded, {**configs["reparam"], key: rays}, spp)[1]
+                for rays in (low, high)
+            }
+            per_ray = (t[high] - t[low]) / ((high - low) * samples)
+            print(
+                f"\n{name}: {key} {low} -> {high} at {spp} spp: {t[low]:.2f} s -> "
+                f"{t[high]:.2f} s = {per_ray * 1e9:.0f} ns per unit of {key} per path "
+                f"sample ({sites})"
+            )
+        print()
 
 
 if __name__ == "__main__":
