@@ -45,7 +45,12 @@ import drjit as dr
 import mitsuba as mi
 
 from invrender.integrators.mesh_neighbours import NO_NEIGHBOUR, NeighbourTable, neighbour_table
-from invrender.integrators.reparam_warp import WarpSettings, sample_vmf, uniform_pair
+from invrender.integrators.reparam_warp import (
+    WarpSettings,
+    probe_local,
+    shape_is,
+    trace_probe,
+)
 
 # Added to b in K(b): keeps weights finite (float32) for a ray exactly on an edge.
 _MIN_B = 1e-4
@@ -58,17 +63,11 @@ _SLOTS = 4
 _TANGENT_HALF = 0.5
 # Angular step of the finite differences (hit velocity divergence, gradient of phi).
 _DIV_STEP = 1e-4
-# What the outline and the velocity need from a hit (no shading frame).
-_HIT_FLAGS = mi.RayFlags.Minimal | mi.RayFlags.UV | mi.RayFlags.dPdUV | mi.RayFlags.FollowShape
 _ANALYTIC = {
     "rectangle": mi.ShapeType.Rectangle,
     "disk": mi.ShapeType.Disk,
     "sphere": mi.ShapeType.Sphere,
 }
-
-
-def _shape_is(si: mi.SurfaceInteraction3f, kind: mi.ShapeType) -> mi.Bool:
-    return si.shape.shape_type() == mi.UInt32(int(kind))
 
 
 def shape_kinds(scene: mi.Scene) -> frozenset[str]:
@@ -109,7 +108,7 @@ def world_outline(
         ends[k] = [dr.select(ok, a, ends[k][0]), dr.select(ok, b, ends[k][1]), ends[k][2] | ok]
 
     if "sphere" in kinds:  # radius from dp_dv (= pi r), centre behind the hit along the normal
-        is_sphere = _shape_is(si, mi.ShapeType.Sphere) & valid
+        is_sphere = shape_is(si, mi.ShapeType.Sphere) & valid
         radius = dr.norm(si.dp_dv) / dr.pi
         centre = si.p - radius * si.n
         to_origin = origin - centre
@@ -123,12 +122,12 @@ def world_outline(
         half = dr.cross(axis, radial) * (_TANGENT_HALF * circle_r)
         put(0, touch - half, touch + half, is_sphere & (ratio < 1.0))
     if "disk" in kinds:  # uv.x is the radial coordinate, dp_du the radius vector
-        is_disk = _shape_is(si, mi.ShapeType.Disk) & valid
+        is_disk = shape_is(si, mi.ShapeType.Disk) & valid
         rim = si.p + (1.0 - si.uv.x) * si.dp_du
         half = dr.normalize(si.dp_dv) * (_TANGENT_HALF * dr.norm(si.dp_du))
         put(0, rim - half, rim + half, is_disk)
     if "rectangle" in kinds:
-        is_rect = _shape_is(si, mi.ShapeType.Rectangle) & valid
+        is_rect = shape_is(si, mi.ShapeType.Rectangle) & valid
         c00 = si.p - si.uv.x * si.dp_du - si.uv.y * si.dp_dv
         corners = [c00, c00 + si.dp_du, c00 + si.dp_du + si.dp_dv, c00 + si.dp_dv]
         for k in range(4):
@@ -231,9 +230,9 @@ class _InteriorRamp:
         if "sphere" in kinds:
             self.radius = dr.norm(si.dp_dv) / dr.pi
             self.centre = si.p - self.radius * si.n
-        self.is_rect = _shape_is(si, mi.ShapeType.Rectangle) & valid
-        self.is_disk = _shape_is(si, mi.ShapeType.Disk) & valid
-        self.is_sphere = _shape_is(si, mi.ShapeType.Sphere) & valid
+        self.is_rect = shape_is(si, mi.ShapeType.Rectangle) & valid
+        self.is_disk = shape_is(si, mi.ShapeType.Disk) & valid
+        self.is_sphere = shape_is(si, mi.ShapeType.Sphere) & valid
 
     def __call__(self, d: mi.Vector3f) -> mi.Float:
         phi = mi.Float(0.0)
@@ -314,14 +313,7 @@ def _trace_hit(
 ) -> _Hit:
     """Trace direction ``y`` from ``origin`` and weigh what it hit for the field at ``x``."""
     o_detached = dr.detach(origin)
-    ray = mi.Ray3f(o_detached, y)
-    with dr.suspend_grad():
-        pi = scene.ray_intersect_preliminary(ray, coherent=own, active=active)
-    si = pi.compute_surface_interaction(ray, _HIT_FLAGS)
-    # A hit at (almost) the origin is the ray's own surface: no direction to follow.
-    hit = si.is_valid() & active & (si.t > 1e-4 * (1.0 + dr.max(dr.abs(o_detached))))
-    to_hit = dr.select(hit, dr.normalize(si.p - origin), y)
-    velocity = to_hit - dr.detach(to_hit)  # value 0, derivative d(direction)/d(theta)
+    _, si, hit, velocity = trace_probe(scene, origin, y, active, coherent=own)
     velocity_div = _velocity_divergence(si, origin, y, velocity, hit)
     with dr.suspend_grad():
         si_fixed = dr.detach(si)
@@ -365,10 +357,7 @@ def warp_ray_outline(
 
     hits = [trace(x, True)]
     for k in range(settings.rays):
-        pair = k // 2 if settings.antithetic else k
-        local, _ = sample_vmf(uniform_pair(lane, (key * 64 + pair) & 0xFFFFFFFF), settings.kappa)
-        if settings.antithetic and k % 2 == 1:
-            local = mi.Vector3f(-local.x, -local.y, local.z)
+        local, _ = probe_local(lane, key, k, settings)
         hits.append(trace(frame.to_world(local), False))
     weight_sum = mi.Float((_ANCHOR_B + _MIN_B) ** -settings.exponent)
     weight_grad_sum = mi.Vector3f(0.0)

@@ -46,7 +46,7 @@ _B_ESCAPED = 1.0
 
 
 # What the boundary test and the velocity need from an auxiliary hit (no shading frame).
-_AUX_FLAGS = mi.RayFlags.Minimal | mi.RayFlags.UV | mi.RayFlags.dPdUV | mi.RayFlags.FollowShape
+AUX_FLAGS = mi.RayFlags.Minimal | mi.RayFlags.UV | mi.RayFlags.dPdUV | mi.RayFlags.FollowShape
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,42 @@ def sample_vmf(xi: mi.Point2f, kappa: float) -> tuple[mi.Vector3f, mi.Float]:
     return local, inv_pdf_rel
 
 
-def _shape_is(si: mi.SurfaceInteraction3f, kind: mi.ShapeType) -> mi.Bool:
+def probe_local(
+    lane: mi.UInt32, key: int, k: int, settings: WarpSettings
+) -> tuple[mi.Vector3f, mi.Float]:
+    """Probe ``k`` of a warp as a local direction around +z, and its exp(kappa (1 - cos)).
+
+    With antithetic sampling, odd probes mirror the even ones (same random numbers).
+    """
+    pair = k // 2 if settings.antithetic else k
+    xi = uniform_pair(lane, (key * 64 + pair) & 0xFFFFFFFF)
+    local, inv_pdf_rel = sample_vmf(xi, settings.kappa)
+    if settings.antithetic and k % 2 == 1:
+        local = mi.Vector3f(-local.x, -local.y, local.z)
+    return local, inv_pdf_rel
+
+
+def trace_probe(
+    scene: mi.Scene, origin: mi.Point3f, y: mi.Vector3f, active: mi.Bool, coherent: bool = False
+) -> tuple[mi.PreliminaryIntersection3f, mi.SurfaceInteraction3f, mi.Bool, mi.Vector3f]:
+    """Trace direction ``y`` from ``origin``: intersection, hit mask, and the hit's velocity.
+
+    The velocity is ``to_hit - detach(to_hit)``: value 0, derivative the motion of the
+    direction towards the hit point (through the shape's parameters and a moving origin).
+    A hit at (almost) the origin is the ray's own surface and does not count.
+    """
+    o_detached = dr.detach(origin)
+    ray = mi.Ray3f(o_detached, y)
+    with dr.suspend_grad():
+        pi = scene.ray_intersect_preliminary(ray, coherent=coherent, active=active)
+    si = pi.compute_surface_interaction(ray, AUX_FLAGS)
+    hit = si.is_valid() & active & (si.t > 1e-4 * (1.0 + dr.max(dr.abs(o_detached))))
+    to_hit = dr.select(hit, dr.normalize(si.p - origin), y)
+    return pi, si, hit, to_hit - dr.detach(to_hit)
+
+
+def shape_is(si: mi.SurfaceInteraction3f, kind: mi.ShapeType) -> mi.Bool:
+    """Lanes whose hit shape is of Mitsuba shape type ``kind``."""
     return si.shape.shape_type() == mi.UInt32(int(kind))
 
 
@@ -114,11 +149,11 @@ def edge_distance(
     )
     d_disk = (1.0 - u) * dr.norm(si.dp_du)
     cos_n = dr.abs(dr.dot(si.n, direction))  # grazing cosine
-    radius = dr.select(_shape_is(si, mi.ShapeType.Sphere), dr.norm(si.dp_dv) / dr.pi, si.t)
+    radius = dr.select(shape_is(si, mi.ShapeType.Sphere), dr.norm(si.dp_dv) / dr.pi, si.t)
     d_smooth = 0.5 * radius * cos_n * cos_n
     dist = dr.select(is_mesh, d_mesh, d_smooth)
-    dist = dr.select(_shape_is(si, mi.ShapeType.Rectangle), d_rect, dist)
-    dist = dr.select(_shape_is(si, mi.ShapeType.Disk), d_disk, dist)
+    dist = dr.select(shape_is(si, mi.ShapeType.Rectangle), d_rect, dist)
+    dist = dr.select(shape_is(si, mi.ShapeType.Disk), d_disk, dist)
     return dr.maximum(dist, 0.0)
 
 
@@ -159,27 +194,15 @@ def warp_ray(
     d0 = dr.select(active, dr.normalize(d_in), mi.Vector3f(0, 0, 1))
     origin = dr.select(active, origin, mi.Point3f(0.0))
     frame = mi.Frame3f(d0)
-    o_detached = dr.detach(origin)
     kappa, gamma = settings.kappa, settings.exponent
     weight_sum = mi.Float(0.0)
     weight_grad_sum = mi.Vector3f(0.0)
     v_sum = mi.Vector3f(0.0)
     div_sum = mi.Float(0.0)
     for k in range(settings.rays):
-        pair = k // 2 if settings.antithetic else k
-        xi = uniform_pair(lane, (key * 64 + pair) & 0xFFFFFFFF)
-        local, inv_pdf_rel = sample_vmf(xi, kappa)
-        if settings.antithetic and k % 2 == 1:
-            local = mi.Vector3f(-local.x, -local.y, local.z)
+        local, inv_pdf_rel = probe_local(lane, key, k, settings)
         y = frame.to_world(local)
-        aux = mi.Ray3f(o_detached, y)
-        with dr.suspend_grad():
-            pi = scene.ray_intersect_preliminary(aux, coherent=False, active=active)
-        si = pi.compute_surface_interaction(aux, _AUX_FLAGS)
-        # A hit at (almost) the origin is the ray's own surface: no direction to follow.
-        hit = si.is_valid() & active & (si.t > 1e-4 * (1.0 + dr.max(dr.abs(o_detached))))
-        to_hit = dr.select(hit, dr.normalize(si.p - origin), y)
-        velocity = to_hit - dr.detach(to_hit)  # value 0, derivative dy/dtheta
+        pi, si, hit, velocity = trace_probe(scene, origin, y, active)
         with dr.suspend_grad():
             theta_edge = edge_distance(pi, si, y) / dr.maximum(si.t, 1e-6)
             boundary = dr.select(hit, 0.5 * kappa * theta_edge * theta_edge, _B_ESCAPED)
