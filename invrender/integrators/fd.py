@@ -9,6 +9,7 @@ on a fixed random-weight image loss, exactly as a user would call them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,11 @@ def _seeds(seed: int, passes: int) -> list[int]:
     return [seed * 7919 + k for k in range(passes)]
 
 
+def _mean_over_seeds(seed: int, passes: int, one_pass: Callable[[int], Any]) -> Any:
+    """Mean of ``one_pass(s)`` (an image or a scalar) over the ``passes`` seeds of ``seed``."""
+    return sum(one_pass(s) for s in _seeds(seed, passes)) / passes
+
+
 def _to_numpy(img: Any) -> np.ndarray:
     return np.array(img, dtype=np.float64)
 
@@ -83,13 +89,14 @@ def render_primal(
 
     integ = make_integrator(integrator, max_depth=loaded.spec.max_depth)
     loaded.set_theta(theta, primal=True)
-    acc = None
-    for s in _seeds(seed, passes):
+
+    def one_pass(s: int) -> np.ndarray:
         with dr.suspend_grad():
-            img = _to_numpy(mi.render(loaded.scene, integrator=integ, spp=spp, seed=s))
-        acc = img if acc is None else acc + img
+            return _to_numpy(mi.render(loaded.scene, integrator=integ, spp=spp, seed=s))
+
+    image = _mean_over_seeds(seed, passes, one_pass)
     loaded.reset()
-    return acc / passes
+    return image
 
 
 def fd_derivative(
@@ -128,8 +135,8 @@ def forward_derivative(
     import mitsuba as mi
 
     integ = make_integrator(integrator)
-    acc = None
-    for s in _seeds(seed, passes):
+
+    def one_pass(s: int) -> np.ndarray:
         theta = mi.Float(0.0)
         dr.enable_grad(theta)
         loaded.set_theta(theta)
@@ -140,9 +147,10 @@ def forward_derivative(
         else:
             dr.forward_from(theta)
         grad = _to_numpy(dr.grad(img))
-        acc = grad if acc is None else acc + grad
         loaded.reset()
-    return acc / passes
+        return grad
+
+    return _mean_over_seeds(seed, passes, one_pass)
 
 
 def reverse_gradient(
@@ -159,17 +167,18 @@ def reverse_gradient(
 
     integ = make_integrator(integrator)
     w = mi.TensorXf(np.asarray(weights, np.float32))
-    total = 0.0
-    for s in _seeds(seed, passes):
+
+    def one_pass(s: int) -> float:
         theta = mi.Float(0.0)
         dr.enable_grad(theta)
         loaded.set_theta(theta)
         img = mi.render(loaded.scene, loaded.params, integrator=integ, spp=spp, seed=s)
-        loss = dr.sum(img * w, axis=None)
-        dr.backward(loss)
-        total += float(dr.grad(theta)[0])
+        dr.backward(dr.sum(img * w, axis=None))
+        grad = float(dr.grad(theta)[0])
         loaded.reset()
-    return total / passes
+        return grad
+
+    return float(_mean_over_seeds(seed, passes, one_pass))
 
 
 def loss_weights(shape: tuple[int, ...], seed: int = 1) -> np.ndarray:
