@@ -90,27 +90,50 @@ def shape_kinds(scene: mi.Scene) -> frozenset[str]:
 Segment = tuple[mi.Point3f, mi.Point3f, mi.Bool]
 
 
+class _Primitive:
+    """The hit primitive's shape data that the outline and the interior ramp both use.
+
+    Derived once per hit, only for the shape kinds the scene has: which kind was hit, a
+    triangle's corners, a sphere's centre and radius (radius from dp_dv = pi r, centre
+    behind the hit along the normal), a rectangle's (0, 0) corner, a disk's centre.
+    """
+
+    def __init__(self, si: mi.SurfaceInteraction3f, kinds: frozenset[str]) -> None:
+        self.si, self.kinds = si, kinds
+        valid = si.is_valid()
+        self.is_mesh = si.shape.is_mesh() & valid
+        self.is_rect = shape_is(si, mi.ShapeType.Rectangle) & valid
+        self.is_disk = shape_is(si, mi.ShapeType.Disk) & valid
+        self.is_sphere = shape_is(si, mi.ShapeType.Sphere) & valid
+        if "mesh" in kinds:
+            mesh = mi.MeshPtr(si.shape)
+            face = mesh.face_indices(si.prim_index, self.is_mesh)
+            self.tri = [mesh.vertex_position(face[k], self.is_mesh) for k in range(3)]
+        if "sphere" in kinds:
+            self.radius = dr.norm(si.dp_dv) / dr.pi
+            self.centre = si.p - self.radius * si.n
+        if "rectangle" in kinds:
+            self.corner = si.p - si.uv.x * si.dp_du - si.uv.y * si.dp_dv
+        if "disk" in kinds:  # uv.x is the radial coordinate, dp_du the radius vector
+            self.disk_centre = si.p - si.uv.x * si.dp_du
+
+
 def world_outline(
-    si: mi.SurfaceInteraction3f,
-    origin: mi.Point3f,
-    kinds: frozenset[str],
-    neighbours: NeighbourTable | None,
+    prim: _Primitive, origin: mi.Point3f, neighbours: NeighbourTable | None
 ) -> list[Segment]:
     """The outline candidates of the primitive a ray from ``origin`` hit: world segments.
 
     Returns ``_SLOTS`` (start, end, valid) triples; unused slots are invalid.
     """
-    valid = si.is_valid()
+    si, kinds = prim.si, prim.kinds
     zero = mi.Point3f(0.0)
     ends = [[zero, zero, mi.Bool(False)] for _ in range(_SLOTS)]
 
     def put(k: int, a: mi.Point3f, b: mi.Point3f, ok: mi.Bool) -> None:
         ends[k] = [dr.select(ok, a, ends[k][0]), dr.select(ok, b, ends[k][1]), ends[k][2] | ok]
 
-    if "sphere" in kinds:  # radius from dp_dv (= pi r), centre behind the hit along the normal
-        is_sphere = shape_is(si, mi.ShapeType.Sphere) & valid
-        radius = dr.norm(si.dp_dv) / dr.pi
-        centre = si.p - radius * si.n
+    if "sphere" in kinds:
+        radius, centre = prim.radius, prim.centre
         to_origin = origin - centre
         dist_o = dr.maximum(dr.norm(to_origin), 1e-12)
         axis = to_origin / dist_o
@@ -120,22 +143,19 @@ def world_outline(
         circle_r = radius * dr.safe_sqrt(1.0 - ratio * ratio)
         touch = centre + axis * (radius * ratio) + radial * circle_r
         half = dr.cross(axis, radial) * (_TANGENT_HALF * circle_r)
-        put(0, touch - half, touch + half, is_sphere & (ratio < 1.0))
-    if "disk" in kinds:  # uv.x is the radial coordinate, dp_du the radius vector
-        is_disk = shape_is(si, mi.ShapeType.Disk) & valid
+        put(0, touch - half, touch + half, prim.is_sphere & (ratio < 1.0))
+    if "disk" in kinds:
         rim = si.p + (1.0 - si.uv.x) * si.dp_du
         half = dr.normalize(si.dp_dv) * (_TANGENT_HALF * dr.norm(si.dp_du))
-        put(0, rim - half, rim + half, is_disk)
+        put(0, rim - half, rim + half, prim.is_disk)
     if "rectangle" in kinds:
-        is_rect = shape_is(si, mi.ShapeType.Rectangle) & valid
-        c00 = si.p - si.uv.x * si.dp_du - si.uv.y * si.dp_dv
+        c00 = prim.corner
         corners = [c00, c00 + si.dp_du, c00 + si.dp_du + si.dp_dv, c00 + si.dp_dv]
         for k in range(4):
-            put(k, corners[k], corners[(k + 1) % 4], is_rect)
+            put(k, corners[k], corners[(k + 1) % 4], prim.is_rect)
     if "mesh" in kinds:
-        is_mesh = si.shape.is_mesh() & valid
+        is_mesh, tri = prim.is_mesh, prim.tri
         mesh = mi.MeshPtr(si.shape)
-        tri = [mesh.vertex_position(i, is_mesh) for i in mesh.face_indices(si.prim_index, is_mesh)]
         normal = dr.normalize(dr.cross(tri[1] - tri[0], tri[2] - tri[0]))
         flat = ~mesh.has_vertex_normals()
         for k in range(3):
@@ -218,44 +238,31 @@ class _InteriorRamp:
     more than large ones.
     """
 
-    def __init__(self, si: mi.SurfaceInteraction3f, origin: mi.Point3f, kinds: frozenset[str]):
-        self.o, self.kinds = origin, kinds
-        valid = si.is_valid()
-        self.is_mesh = si.shape.is_mesh() & valid
-        if "mesh" in kinds:
-            mesh = mi.MeshPtr(si.shape)
-            face = mesh.face_indices(si.prim_index, self.is_mesh)
-            self.tri = [mesh.vertex_position(face[k], self.is_mesh) for k in range(3)]
-        self.p, self.du, self.dv, self.uv = si.p, si.dp_du, si.dp_dv, si.uv
-        if "sphere" in kinds:
-            self.radius = dr.norm(si.dp_dv) / dr.pi
-            self.centre = si.p - self.radius * si.n
-        self.is_rect = shape_is(si, mi.ShapeType.Rectangle) & valid
-        self.is_disk = shape_is(si, mi.ShapeType.Disk) & valid
-        self.is_sphere = shape_is(si, mi.ShapeType.Sphere) & valid
+    def __init__(self, prim: _Primitive, origin: mi.Point3f) -> None:
+        self.prim, self.o = prim, origin
 
     def __call__(self, d: mi.Vector3f) -> mi.Float:
+        prim, si = self.prim, self.prim.si
+        du, dv = si.dp_du, si.dp_dv
         phi = mi.Float(0.0)
-        if "mesh" in self.kinds:
-            p0, p1, p2 = self.tri
+        if "mesh" in prim.kinds:
+            p0, p1, p2 = prim.tri
             b1, b2 = _plane_coords(self.o, d, p0, p1 - p0, p2 - p0)
-            phi = dr.select(self.is_mesh, 27.0 * b1 * b2 * (1.0 - b1 - b2), phi)
-        if "rectangle" in self.kinds:
-            corner = self.p - self.uv.x * self.du - self.uv.y * self.dv
-            u, v = _plane_coords(self.o, d, corner, self.du, self.dv)
-            phi = dr.select(self.is_rect, 16.0 * u * (1.0 - u) * v * (1.0 - v), phi)
-        if "disk" in self.kinds:
-            centre = self.p - self.uv.x * self.du
-            a, b = _plane_coords(self.o, d, centre, self.du, self.dv / dr.maximum(self.uv.x, 1e-6))
-            phi = dr.select(self.is_disk, 1.0 - (a * a + b * b), phi)
-        if "sphere" in self.kinds:
-            oc = self.o - self.centre
+            phi = dr.select(prim.is_mesh, 27.0 * b1 * b2 * (1.0 - b1 - b2), phi)
+        if "rectangle" in prim.kinds:
+            u, v = _plane_coords(self.o, d, prim.corner, du, dv)
+            phi = dr.select(prim.is_rect, 16.0 * u * (1.0 - u) * v * (1.0 - v), phi)
+        if "disk" in prim.kinds:
+            a, b = _plane_coords(self.o, d, prim.disk_centre, du, dv / dr.maximum(si.uv.x, 1e-6))
+            phi = dr.select(prim.is_disk, 1.0 - (a * a + b * b), phi)
+        if "sphere" in prim.kinds:
+            oc = self.o - prim.centre
             half_b = dr.dot(oc, d)
-            disc = half_b * half_b - (dr.squared_norm(oc) - self.radius * self.radius)
+            disc = half_b * half_b - (dr.squared_norm(oc) - prim.radius * prim.radius)
             t = -half_b - dr.safe_sqrt(disc)
-            normal = (self.o + t * d - self.centre) / self.radius
+            normal = (self.o + t * d - prim.centre) / prim.radius
             cos2 = dr.select(disc > 0, dr.square(dr.dot(normal, d)), 0.0)
-            phi = dr.select(self.is_sphere, cos2, phi)
+            phi = dr.select(prim.is_sphere, cos2, phi)
         return dr.clip(phi, 0.0, 1.0)
 
     def value_and_gradient(self, y: mi.Vector3f) -> tuple[mi.Float, mi.Vector3f]:
@@ -316,13 +323,13 @@ def _trace_hit(
     _, si, hit, velocity = trace_probe(scene, origin, y, active, coherent=own)
     velocity_div = _velocity_divergence(si, origin, y, velocity, hit)
     with dr.suspend_grad():
-        si_fixed = dr.detach(si)
-        segments = world_outline(si_fixed, o_detached, kinds, neighbours)
+        prim = _Primitive(dr.detach(si), kinds)
+        segments = world_outline(prim, o_detached, neighbours)
         if "rectangle" not in kinds:
             segments = segments[:3]
         weight, weight_grad = _outline_kernel(x, y, segments, o_detached, settings, not own)
         if not own:
-            phi, phi_grad = _InteriorRamp(si_fixed, o_detached, kinds).value_and_gradient(y)
+            phi, phi_grad = _InteriorRamp(prim, o_detached).value_and_gradient(y)
             weight, weight_grad = phi * weight, phi * weight_grad + weight * phi_grad
         weight = dr.select(hit, weight, 0.0)
         weight_grad = dr.select(hit, weight_grad, 0.0)
