@@ -236,7 +236,6 @@ def test_outline_divergence_matches_finite_differences(variant: str) -> None:
 
     from invrender.integrators import fd, scenes
     from invrender.integrators.reparam_outline import warp_ray_outline
-    from invrender.integrators.reparam_warp import WarpSettings
 
     loaded = fd.load(scenes.build("shadow", res=16, rfilter="gaussian"))
     scene, n, eps = loaded.scene, 8192, 3e-5
@@ -247,7 +246,7 @@ def test_outline_divergence_matches_finite_differences(variant: str) -> None:
     ds, _ = scene.sample_emitter_direction(si, mi.Point2f(rng.uniform(size=(2, n))), False)
     origin = si.spawn_ray(ds.d).o
     lane = dr.arange(mi.UInt32, n)
-    settings = WarpSettings(rays=8, kappa=1e3, exponent=0.75)
+    settings = mi.load_dict({"type": "reparam"}).shadow_warp  # the defaults users get
 
     def field(direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         theta = mi.Float(0.0)
