@@ -20,8 +20,8 @@ def parameter_errors(session: Any) -> dict[str, dict[str, float]]:
     out = {}
     for g in session.pipeline.groups:
         for key in g.keys:
-            if key not in gt_params:
-                continue
+            if key not in gt_params or key not in session.params.keys():
+                continue  # not in the scene any more (e.g. baked into UV maps)
             gt, cur = gt_params[key], session.params[key]
             if isinstance(cur, mi.TensorXf) and tuple(cur.shape) != tuple(gt.shape):
                 if len(cur.shape) != 3 or cur.shape[2] != gt.shape[2]:

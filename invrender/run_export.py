@@ -17,7 +17,13 @@ def export_outputs(session: Any, out_dir: Path, formats: list[str] | None = None
     formats = list(session.config.output.export if formats is None else formats)
     if not formats:
         return {}
-    written = export_scene(session.scene, out_dir, formats, sensors=session.sensors)
+    written = export_scene(
+        session.scene,
+        out_dir,
+        formats,
+        sensors=session.sensors,
+        integrator=dict(session.config.integrator),  # the run's: e.g. hide_emitters
+    )
     base = out_dir.parent
     return {
         fmt: [str(Path(p).resolve().relative_to(base.resolve())) for p in paths]

@@ -187,7 +187,7 @@ class Runner:
         }
         lrs = self.s.pipeline.learning_rates(it)
         for g in self.s.pipeline.groups:
-            row[f"lr_{g.index}"] = f"{lrs[g.keys[0]]:.4g}"
+            row[f"lr_{g.index}"] = f"{lrs.get(g.keys[0], 0.0):.4g}"  # 0: replaced (texture stage)
         row.update(self.s.pipeline.metrics(it))
         return row
 

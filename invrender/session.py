@@ -23,8 +23,6 @@ class Session:
     loaded: LoadedConfig
     variant: str
     dataset: Dataset
-    scene: Any
-    params: Any
     pipeline: Pipeline
     integrator: Any
     sensors: list[Any]
@@ -34,6 +32,15 @@ class Session:
     @property
     def config(self):
         return self.loaded.config
+
+    # The pipeline may swap the scene mid-run (the texture stage), so these read its context.
+    @property
+    def scene(self) -> Any:
+        return self.pipeline.ctx.scene
+
+    @property
+    def params(self) -> Any:
+        return self.pipeline.ctx.params
 
 
 def ensure_targets(loaded: LoadedConfig, progress: bool = True) -> None:
@@ -81,9 +88,7 @@ def prepare(loaded: LoadedConfig, variant: str | None = None, progress: bool = T
         raise ConfigError(problems)
     integrator = load_integrator(cfg.integrator, name)
     sensors, targets, weights = device_views(dataset, cfg.optimize.spp)
-    return Session(
-        loaded, active, dataset, scene, params, pipeline, integrator, sensors, targets, weights
-    )
+    return Session(loaded, active, dataset, pipeline, integrator, sensors, targets, weights)
 
 
 def scaled_views(session: Session, factor: int) -> tuple[list[Any], list[Any], list[Any]]:

@@ -33,6 +33,7 @@ def tiny_overrides(tmp: Path) -> list[str]:
         "output.preview_every=0",
         "output.checkpoint_every=0",
         "output.export=[]",
+        "geometry.texture=null",
     ]
 
 

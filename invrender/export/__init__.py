@@ -46,11 +46,14 @@ def export_scene(
     *,
     build_blend: bool = True,
     blender_samples: int = 64,
+    integrator: dict[str, Any] | None = None,
 ) -> dict[str, list[Path]]:
     """Write the scene in each format under ``out_dir/<format>/``; return the files per format.
 
     ``sensors`` default to ``scene.sensors()``. ``build_blend=False`` writes the Blender
-    script and assets without running bpy (no ``.bpy-venv`` needed).
+    script and assets without running bpy (no ``.bpy-venv`` needed). ``integrator`` (a run
+    config's ``integrator:`` dict) replaces the scene's own: its path depth and
+    ``hide_emitters`` go to ``scene.xml`` and to Cycles.
     """
     from invrender.export.blender import write_blender_scene
     from invrender.export.cameras import write_transforms_json
@@ -61,12 +64,12 @@ def export_scene(
     out_dir = Path(out_dir)
     chosen = expand_formats(formats)
     sensor_list = None if sensors is None else list(sensors)
-    data = read_scene(scene, sensor_list)
+    data = read_scene(scene, sensor_list, integrator)
     written: dict[str, list[Path]] = {}
     for fmt in chosen:
         folder = out_dir / fmt
         if fmt == "mitsuba":
-            written[fmt] = write_mitsuba_scene(scene, folder, sensor_list)
+            written[fmt] = write_mitsuba_scene(scene, folder, sensor_list, integrator)
         elif fmt == "ply":
             written[fmt] = [write_ply(folder / f"{m.name}.ply", m) for m in data.meshes]
         elif fmt == "obj":

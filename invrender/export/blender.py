@@ -185,6 +185,7 @@ def blender_description(data: SceneData, folder: Path, samples: int = 64) -> tup
         "max_bounces": bounces,
         "pixel_filter": pixel_filter,
         "filter_width": width,
+        "hide_background": bool(data.hide_emitters),
     }
     return description, written
 

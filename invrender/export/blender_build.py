@@ -128,7 +128,7 @@ def build_mesh(spec, material, root):
     return obj
 
 
-def build_world(spec, root):
+def build_world(spec, root, hide_background=False):
     world = bpy.data.worlds.new("World")
     bpy.context.scene.world = world
     world.use_nodes = True
@@ -137,7 +137,18 @@ def build_world(spec, root):
     output = nodes.new("ShaderNodeOutputWorld")
     output.location = (300, 0)
     background = nodes.new("ShaderNodeBackground")
-    links.new(background.outputs["Background"], output.inputs["Surface"])
+    if hide_background:
+        # Mitsuba's hide_emitters: camera rays see black, every other ray sees the World.
+        path = nodes.new("ShaderNodeLightPath")
+        black = nodes.new("ShaderNodeBackground")
+        black.inputs["Color"].default_value = (0.0, 0.0, 0.0, 1.0)
+        mix = nodes.new("ShaderNodeMixShader")
+        links.new(path.outputs["Is Camera Ray"], mix.inputs["Fac"])
+        links.new(background.outputs["Background"], mix.inputs[1])
+        links.new(black.outputs["Background"], mix.inputs[2])
+        links.new(mix.outputs["Shader"], output.inputs["Surface"])
+    else:
+        links.new(background.outputs["Background"], output.inputs["Surface"])
     if spec is None:
         background.inputs["Color"].default_value = (0.0, 0.0, 0.0, 1.0)
         return
@@ -218,7 +229,7 @@ def main():
     materials = {spec["name"]: build_material(spec, root) for spec in description["materials"]}
     for spec in description["meshes"]:
         build_mesh(spec, materials[spec["material"]], root)
-    build_world(description.get("world"), root)
+    build_world(description.get("world"), root, description["render"].get("hide_background", False))
     for spec in description["lights"]:
         build_light(spec)
     cameras = [build_camera(spec) for spec in description["cameras"]]
@@ -233,6 +244,7 @@ def main():
         scene.render.resolution_y = max(1, round(height * args.resolution_scale))
         scene.render.resolution_percentage = 100
     if args.blend:
+        bpy.context.preferences.filepaths.save_version = 0  # no .blend1 backup next to it
         bpy.ops.wm.save_as_mainfile(filepath=os.path.abspath(args.blend), compress=True)
     if args.render:
         settings = scene.render.image_settings

@@ -176,12 +176,64 @@ def _integrator(scene_el: ET.Element, integrator: Any) -> None:
             ET.SubElement(element, "integer", name=key, value=value)
 
 
-def write_mitsuba_scene(scene: Any, folder: Path, sensors: list[Any] | None = None) -> list[Path]:
-    """``folder/scene.xml`` + ``meshes/*.ply`` + ``textures/*.exr``; returns the files written."""
+#: Mitsuba's own integrator plugins; others (invrender's) are written as ``path``.
+_BUILTIN_INTEGRATORS = {
+    "path",
+    "prb",
+    "prb_basic",
+    "direct",
+    "direct_projective",
+    "prb_projective",
+    "volpath",
+    "volpathmis",
+    "prbvolpath",
+    "aov",
+    "depth",
+    "moment",
+    "ptracer",
+}
+
+
+def _integrator_spec(scene_el: ET.Element, spec: dict[str, Any]) -> None:
+    """An ``<integrator>`` from a config dict, so ``scene.xml`` renders like the run."""
+    from invrender.export.scene_data import integrator_depth
+
+    kind = str(spec.get("type", "path"))
+    if kind in _BUILTIN_INTEGRATORS:
+        element = ET.SubElement(scene_el, "integrator", type=kind)
+        items = {k: v for k, v in spec.items() if k != "type"}
+    else:  # our Python integrators render the same primal image as Mitsuba's path tracer
+        element = ET.SubElement(scene_el, "integrator", type="path")
+        items = {"max_depth": integrator_depth(spec)}
+        if "hide_emitters" in spec:
+            items["hide_emitters"] = spec["hide_emitters"]
+    for key, value in items.items():
+        if isinstance(value, bool):
+            ET.SubElement(element, "boolean", name=key, value="true" if value else "false")
+        elif isinstance(value, int):
+            ET.SubElement(element, "integer", name=key, value=str(value))
+        elif isinstance(value, float):
+            ET.SubElement(element, "float", name=key, value=f"{value:.9g}")
+        elif isinstance(value, str):
+            ET.SubElement(element, "string", name=key, value=value)
+
+
+def write_mitsuba_scene(
+    scene: Any,
+    folder: Path,
+    sensors: list[Any] | None = None,
+    integrator: dict[str, Any] | None = None,
+) -> list[Path]:
+    """``folder/scene.xml`` + ``meshes/*.ply`` + ``textures/*.exr``; returns the files written.
+
+    ``integrator`` (a run config's dict) is written instead of the scene's own integrator.
+    """
     folder = Path(folder)
     writer = _Writer(folder)
     scene_el = ET.Element("scene", version="3.0.0")
-    if scene.integrator() is not None:
+    if integrator is not None:
+        _integrator_spec(scene_el, integrator)
+    elif scene.integrator() is not None:
         _integrator(scene_el, scene.integrator())
     for sensor in scene.sensors() if sensors is None else sensors:
         _sensor(scene_el, sensor)

@@ -86,6 +86,7 @@ class SceneData:
     background: np.ndarray | None = None  # constant emitter radiance
     cameras: list[CameraData] = field(default_factory=list)
     max_depth: int = -1  # the integrator's path length limit (-1: unlimited)
+    hide_emitters: bool = False  # camera rays do not see emitters (object on black)
     notes: list[str] = field(default_factory=list)
 
 
@@ -173,8 +174,25 @@ def camera_record(sensor: Any, name: str) -> CameraData:
     )
 
 
-def read_scene(scene: Any, sensors: list[Any] | None = None) -> SceneData:
-    """Everything the exporters write, read from the scene's current (optimized) parameters."""
+#: Path depth of integrators that do not take ``max_depth`` or default it differently.
+DIRECT_DEPTH = {"direct": 2, "direct_projective": 2}
+
+
+def integrator_depth(spec: dict[str, Any]) -> int:
+    """``max_depth`` of an integrator config dict (-1: unlimited)."""
+    kind = str(spec.get("type", "path"))
+    if kind == "direct":
+        return 2
+    return int(spec.get("max_depth", DIRECT_DEPTH.get(kind, 6 if kind != "path" else -1)))
+
+
+def read_scene(
+    scene: Any, sensors: list[Any] | None = None, integrator: dict[str, Any] | None = None
+) -> SceneData:
+    """Everything the exporters write, read from the scene's current (optimized) parameters.
+
+    ``integrator`` (a config dict) overrides the scene's integrator for depth and visibility.
+    """
     data = SceneData()
     used: set[str] = set()
     for index, shape in enumerate(scene.shapes()):
@@ -228,6 +246,9 @@ def read_scene(scene: Any, sensors: list[Any] | None = None) -> SceneData:
         depth = repr_field(scene.integrator(), "max_depth")
         if depth is not None and depth.lstrip("-").isdigit():
             data.max_depth = int(depth)
+    if integrator is not None:
+        data.max_depth = integrator_depth(integrator)
+        data.hide_emitters = bool(integrator.get("hide_emitters", False))
     cams = scene.sensors() if sensors is None else list(sensors)
     for index, sensor in enumerate(cams):
         data.cameras.append(camera_record(sensor, safe_name(sensor.id(), used, f"camera_{index}")))

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from invrender.texturing.config import TextureStage
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True, populate_by_name=True)
@@ -103,4 +105,7 @@ class GeometrySpec(_Strict):
     stages: dict[Literal["geometry", "material", "lighting"], int] = Field(
         default_factory=dict,
         description="joint pipeline: iteration at which each kind of parameter starts moving",
+    )
+    texture: TextureStage | None = Field(
+        None, description="joint pipeline: UV atlas + principled UV maps after the last remesh"
     )

@@ -5,6 +5,12 @@ parameter category and handed to the geometry, material and lighting pipelines, 
 delegates to them. On top it adds a stage schedule, ``geometry.stages`` (the iteration at which
 each category starts moving; e.g. material and lighting first, then geometry too), applied as a
 zero learning rate before the start.
+
+With ``geometry.texture`` set, the run ends in a texture stage (:mod:`invrender.texturing`):
+after iteration ``texture.at`` the mesh is unwrapped with xatlas and frozen, the material is
+baked into principled UV maps (base colour, roughness, metallic) on a new textured mesh, and
+from then on those maps and the lighting are optimized; the geometry and material parts retire
+(their optimizer variables are removed), so the scene holds only exportable bitmaps.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import numpy as np
 from invrender.optim import ResolvedGroup
 from invrender.pipelines import get_pipeline, register_pipeline
 from invrender.pipelines.base import Pipeline, RunContext
+from invrender.texturing.stage import TexturedSurface
 
 PART_NAMES = ("geometry", "material", "lighting")
 
@@ -41,6 +48,17 @@ class JointPipeline(Pipeline):
             if name in by_category
         }
         self._category_of_key = {k: c for g in self.groups for k, c in g.categories.items()}
+        spec = ctx.config.geometry
+        self.surface: TexturedSurface | None = None
+        geo_keys = [k for k, c in self._category_of_key.items() if c == "geometry"]
+        if spec is not None and spec.texture is not None and len(geo_keys) == 1:
+            self.surface = TexturedSurface(spec.texture, geo_keys[0].rsplit(".", 1)[0])
+
+    def _active(self) -> dict[str, Pipeline]:
+        """The parts still optimizing: after the texture stage, lighting only."""
+        if self.surface is None or not self.surface.active:
+            return self.parts
+        return {k: p for k, p in self.parts.items() if k not in ("geometry", "material")}
 
     # -- set-up ----------------------------------------------------------------------------
     def validate(self) -> list[str]:
@@ -53,12 +71,44 @@ class JointPipeline(Pipeline):
             )
         for part in self.parts.values():
             problems.extend(part.validate())
+        problems.extend(self._validate_texture())
+        return problems
+
+    def _validate_texture(self) -> list[str]:
+        spec = self.ctx.config.geometry
+        if spec is None or spec.texture is None:
+            return []
+        where = f"{self.ctx.config_name}: geometry.texture"
+        geo = [k for k, c in self._category_of_key.items() if c == "geometry"]
+        if len(geo) != 1:
+            return [f"{where}: needs exactly one optimized mesh (got {len(geo)})"]
+        at, total = spec.texture.at, self.ctx.config.optimize.iterations
+        problems = []
+        if spec.remesh.at and at < max(spec.remesh.at):
+            problems.append(
+                f"{where}.at: {at} is before the last remesh ({max(spec.remesh.at)}); the atlas "
+                "must come after it"
+            )
+        if at >= total:
+            problems.append(
+                f"{where}.at: {at} is not before optimize.iterations ({total}); lower it or "
+                "set geometry.texture: null"
+            )
+        prefix = self.surface.shape_id + "." if self.surface is not None else ""
+        for key, cat in self._category_of_key.items():
+            if cat == "material" and not key.startswith(prefix):
+                problems.append(
+                    f"{where}: material key '{key}' is not on the textured shape "
+                    f"'{prefix[:-1]}'; the texture stage replaces that shape's material only"
+                )
         return problems
 
     def variables(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for part in self.parts.values():
+        for part in self._active().values():
             out.update(part.variables())
+        if self.surface is not None and self.surface.active:
+            out.update(self.surface.variables())
         return out
 
     def make_optimizer(self) -> Any:
@@ -68,10 +118,13 @@ class JointPipeline(Pipeline):
     def learning_rates(self, iteration: int) -> dict[str, float]:
         stages = self._stages()
         rates: dict[str, float] = {}
-        for name, part in self.parts.items():
+        for name, part in self._active().items():
             started = iteration >= stages.get(name, 0)
             for key, lr in part.learning_rates(iteration).items():
                 rates[key] = lr if started else 0.0
+        if self.surface is not None and self.surface.active:
+            total = self.ctx.config.optimize.iterations
+            rates.update(self.surface.learning_rates(iteration, total))
         return rates
 
     def _stages(self) -> dict[str, int]:
@@ -80,20 +133,52 @@ class JointPipeline(Pipeline):
 
     # -- every iteration -------------------------------------------------------------------
     def apply(self, opt: Any) -> None:
-        for part in self.parts.values():
+        for part in self._active().values():
             part.apply(opt)
+        if self.surface is not None and self.surface.active:
+            self.surface.apply(opt, self.ctx.params)
 
     def regularizer(self, opt: Any, iteration: int) -> Any | None:
         total = None
-        for part in self.parts.values():
+        for part in self._active().values():
             term = part.regularizer(opt, iteration)
             if term is not None:
                 total = term if total is None else total + term
         return total
 
     def after_step(self, opt: Any, iteration: int) -> None:
-        for part in self.parts.values():
+        for part in self._active().values():
             part.after_step(opt, iteration)
+        surface = self.surface
+        if surface is not None and not surface.active and iteration + 1 == surface.spec.at:
+            self.start_texture_stage(opt)
+
+    def start_texture_stage(self, opt: Any) -> None:
+        """Unwrap and freeze the mesh, bake the material into UV maps, swap the variables."""
+        from invrender.pipelines.geometry import current_vertices
+
+        assert self.surface is not None
+        geometry = self.parts["geometry"]
+        mesh = next(iter(geometry.meshes.values()))
+        mesh.vertices = current_vertices(mesh)
+        mesh.anchor = mesh.vertices.copy()  # frozen: a resumed run restores this shape
+        retired = [k for k in opt.keys() if k not in self._active_keys_after()]
+        self.surface.bake(self.ctx, mesh.vertices, mesh.faces)
+        for key in retired:
+            del opt[key]
+        for key, value in self.surface.variables().items():
+            opt[key] = value
+        self.apply(opt)
+
+    def _active_keys_after(self) -> set[str]:
+        keep = {"geometry", "material"}
+        return {
+            k
+            for name, p in self.parts.items()
+            if name not in keep
+            for g in p.groups
+            for k in g.keys
+        }
 
     def resolution_factor(self, iteration: int) -> int:
         return max((p.resolution_factor(iteration) for p in self.parts.values()), default=1)
@@ -109,14 +194,19 @@ class JointPipeline(Pipeline):
         out: dict[str, Any] = {}
         for part in self.parts.values():
             out.update(part.summary())
+        if self.surface is not None:
+            out.update(self.surface.summary())
         return out
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        return {
+        state = {
             f"{name}:{key}": value
             for name, part in self.parts.items()
             for key, value in part.state_dict().items()
         }
+        if self.surface is not None:
+            state.update({f"texture:{k}": v for k, v in self.surface.state_dict().items()})
+        return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         for name, part in self.parts.items():
@@ -124,3 +214,7 @@ class JointPipeline(Pipeline):
             part.load_state_dict(
                 {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
             )
+        if self.surface is not None:
+            prefix = "texture:"
+            texture = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            self.surface.load_state_dict(self.ctx, texture)

@@ -1,0 +1,208 @@
+"""The texture stage: swap the optimized shape for a UV-mapped mesh with principled UV maps.
+
+Mitsuba cannot change a loaded BSDF's plugin type (a ``diffuse`` with a ``volume`` texture
+cannot become a ``principled`` with bitmaps), so the stage builds a new scene: the other
+shapes, emitters and sensors are handed over as the same live objects (their parameter keys
+stay the same), and the optimized shape becomes a new mesh (split along the atlas seams, with
+the welded mesh's normals) whose principled BSDF reads ``base_color``, ``roughness`` and
+``metallic`` from bitmaps. The maps start baked from the old material where it has that
+parameter (diffuse ``reflectance`` -> base colour) and from ``geometry.texture.*.init`` where
+not, and are optimized in texture space from then on. The mesh is frozen.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from invrender.errors import ConfigError
+from invrender.texturing.atlas import Atlas, unwrap
+from invrender.texturing.bake import bake_texture, texel_surface
+from invrender.texturing.config import TextureStage
+
+#: Principled parameters that get a UV map, with their channel counts.
+MAPS = {"base_color": 3, "roughness": 1, "metallic": 1}
+#: Where each map's initial values come from in the old BSDF, by its plugin type.
+SOURCES = {
+    "diffuse": {"base_color": "reflectance"},
+    "principled": {name: name for name in MAPS},
+    "roughplastic": {"base_color": "diffuse_reflectance"},
+    "plastic": {"base_color": "diffuse_reflectance"},
+}
+
+
+class TexturedSurface:
+    """State of the texture stage for one shape: its atlas and the optimized UV maps."""
+
+    def __init__(self, spec: TextureStage, shape_id: str) -> None:
+        self.spec = spec
+        self.shape_id = shape_id
+        self.atlas: Atlas | None = None
+        self.maps: dict[str, np.ndarray] = {}
+
+    @property
+    def active(self) -> bool:
+        return self.atlas is not None
+
+    def key(self, name: str) -> str:
+        return f"{self.shape_id}.bsdf.{name}.data"
+
+    def keys(self) -> list[str]:
+        return [self.key(name) for name in MAPS]
+
+    # -- the swap ------------------------------------------------------------------------
+    def bake(self, ctx: Any, vertices: np.ndarray, faces: np.ndarray) -> None:
+        """Unwrap the mesh, bake the old material into UV maps and swap the scene."""
+        from invrender.export.mitsuba_access import children, plugin_name
+
+        shape = self._shape(ctx.scene)
+        normals = None
+        if shape.has_vertex_normals():
+            normals = np.array(shape.vertex_normals_buffer(), np.float64).reshape(-1, 3)
+            if len(normals) != len(vertices):
+                normals = None
+        self.atlas = unwrap(vertices, faces, self.spec.resolution, self.spec.padding, normals)
+        surface = texel_surface(self.atlas, self.spec.resolution)
+        bsdf = shape.bsdf()
+        items = children(bsdf)
+        sources = SOURCES.get(plugin_name(bsdf), {})
+        size = self.spec.resolution
+        for name, channels in MAPS.items():
+            source = items.get(sources.get(name, ""))
+            if source is None:
+                value = getattr(self.spec, name).init if name != "base_color" else 0.5
+                self.maps[name] = np.full((size, size, channels), value, np.float32)
+            else:
+                baked = bake_texture(source, surface, channels)
+                self.maps[name] = np.clip(baked, 0.0, 1.0).astype(np.float32)
+        self.swap_scene(ctx)
+
+    def swap_scene(self, ctx: Any) -> None:
+        """Replace ``ctx.scene``/``ctx.params`` with the scene holding the textured mesh."""
+        import mitsuba as mi
+
+        from invrender.export.mitsuba_access import plugin_name
+
+        old = ctx.scene
+        shape = self._shape(old)
+        if shape.emitter() is not None:
+            raise ConfigError([f"geometry.texture: shape '{self.shape_id}' is an emitter"])
+        atlas = self.atlas
+        assert atlas is not None
+        bsdf = mi.load_dict(
+            {
+                "type": "principled",
+                "specular": float(self.spec.specular),
+                **{
+                    name: {"type": "bitmap", "data": mi.TensorXf(self.maps[name]), "raw": True}
+                    for name in MAPS
+                },
+            }
+        )
+        props = mi.Properties()
+        props["bsdf"] = bsdf
+        mesh = mi.Mesh(
+            self.shape_id,
+            len(atlas.vertices),
+            len(atlas.faces),
+            props,
+            atlas.normals is not None,
+            True,
+        )
+        buffers = mi.traverse(mesh)
+        buffers["vertex_positions"] = mi.Float(atlas.vertices.astype(np.float32).ravel())
+        buffers["faces"] = mi.UInt(atlas.faces.astype(np.uint32).ravel())
+        buffers["vertex_texcoords"] = mi.Float(atlas.uvs.astype(np.float32).ravel())
+        if atlas.normals is not None:
+            buffers["vertex_normals"] = mi.Float(atlas.normals.astype(np.float32).ravel())
+        buffers.update()
+        objects: dict[str, Any] = {self.shape_id: mesh}
+        for index, other in enumerate(old.shapes()):
+            if other.id() != self.shape_id:
+                objects[other.id() or f"shape_{index}"] = other
+        for index, emitter in enumerate(old.emitters()):
+            if plugin_name(emitter) != "area":  # area lights travel with their shapes
+                objects[emitter.id() or f"emitter_{index}"] = emitter
+        for index, sensor in enumerate(old.sensors()):
+            objects[sensor.id() or f"sensor_{index}"] = sensor
+        if old.integrator() is not None:
+            objects["integrator"] = old.integrator()
+        ctx.scene = mi.load_dict({"type": "scene", **objects})
+        ctx.params = mi.traverse(ctx.scene)
+
+    def _shape(self, scene: Any) -> Any:
+        for shape in scene.shapes():
+            if shape.id() == self.shape_id:
+                return shape
+        raise ConfigError([f"geometry.texture: the scene has no shape '{self.shape_id}'"])
+
+    # -- optimization --------------------------------------------------------------------
+    def variables(self) -> dict[str, Any]:
+        import mitsuba as mi
+
+        return {self.key(name): mi.TensorXf(value) for name, value in self.maps.items()}
+
+    def apply(self, opt: Any, params: Any) -> None:
+        import drjit as dr
+
+        for key in self.keys():
+            opt[key] = dr.clip(opt[key], 0.0, 1.0)
+            params[key] = opt[key]
+
+    def learning_rates(self, iteration: int, total: int) -> dict[str, float]:
+        """Cosine decay from ``at`` to the last iteration, to ``final_factor`` of each lr."""
+        frac = (iteration - self.spec.at) / max(total - 1 - self.spec.at, 1)
+        frac = min(max(frac, 0.0), 1.0)
+        final = self.spec.final_factor
+        factor = final + (1 - final) * 0.5 * (1 + math.cos(math.pi * frac))
+        base = {
+            "base_color": self.spec.lr,
+            "roughness": self.spec.roughness.lr,
+            "metallic": self.spec.metallic.lr,
+        }
+        return {self.key(name): lr * factor for name, lr in base.items()}
+
+    # -- reporting and checkpoints -------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        if self.atlas is None:
+            return {}
+        return {
+            "texture": {
+                "resolution": self.spec.resolution,
+                "vertices": len(self.atlas.vertices),
+                "seam_vertices": self.atlas.seam_vertices,
+                "maps": list(MAPS),
+            }
+        }
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        if self.atlas is None:
+            return {}
+        state = {
+            "vertices": self.atlas.vertices,
+            "faces": self.atlas.faces,
+            "uvs": self.atlas.uvs,
+            "vmapping": self.atlas.vmapping,
+        }
+        if self.atlas.normals is not None:
+            state["normals"] = self.atlas.normals
+        return state
+
+    def load_state_dict(self, ctx: Any, state: dict[str, np.ndarray]) -> None:
+        """Rebuild the textured scene; the maps come back as optimizer variables."""
+        if "faces" not in state:
+            return
+        self.atlas = Atlas(
+            vertices=np.asarray(state["vertices"], np.float64),
+            faces=np.asarray(state["faces"], np.int32),
+            uvs=np.asarray(state["uvs"], np.float64),
+            vmapping=np.asarray(state["vmapping"], np.int64),
+            normals=np.asarray(state["normals"], np.float64) if "normals" in state else None,
+        )
+        size = self.spec.resolution
+        self.maps = {
+            name: np.zeros((size, size, channels), np.float32) for name, channels in MAPS.items()
+        }
+        self.swap_scene(ctx)
