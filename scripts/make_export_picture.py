@@ -79,7 +79,13 @@ def picture_of_run(args: argparse.Namespace) -> None:
     )
     sensor = mi.load_dict(camera.sensor_dict(spp=args.samples))
     with tempfile.TemporaryDirectory() as folder:
-        written = export_scene(session.scene, Path(folder), ["blender"], sensors=[sensor])
+        written = export_scene(
+            session.scene,
+            Path(folder),
+            ["blender"],
+            sensors=[sensor],
+            integrator=dict(session.config.integrator),
+        )
         blend = next(p for p in written["blender"] if p.suffix == ".blend")
         cycles = read_exr(render_blend(blend, Path(folder) / "cycles.exr", None, args.samples))
     mitsuba = np.array(
