@@ -163,6 +163,38 @@ def test_export_from_the_run_folder_rebuilds_the_textured_scene(variant, run, tm
     np.testing.assert_allclose(b, a, atol=1e-5)
 
 
+def test_exported_blend_has_principled_maps_world_and_cameras(variant, run, tmp_path):
+    """The .blend (built by real Blender): textured mesh, three image maps, sky, cameras."""
+    from test_export_blender import _bpy_available
+
+    from invrender.export.blender import inspect_blend
+    from invrender.run_export import export_run
+
+    require_or_skip(
+        _bpy_available(), "Blender's bpy module (.bpy-venv)", "bash scripts/setup_blender_env.sh"
+    )
+    _, run_dir, seen = run
+    export_run(run_dir, ["blender"], out=tmp_path, variant=variant)
+    summary = inspect_blend(tmp_path / "blender" / "scene.blend", tmp_path / "summary.json")
+    target = summary["objects"]["target"]
+    mesh = seen["mesh"]
+    assert target["polygons"] == mesh.face_count() and target["uv_layers"] == ["UVMap"]
+    inputs = summary["materials"][target["materials"][0]]["inputs"]
+    for name, colorspace in (
+        ("Base Color", "Linear Rec.709"),
+        ("Roughness", "Non-Color"),
+        ("Metallic", "Non-Color"),
+    ):
+        assert inputs[name]["linked"] == "ShaderNodeTexImage", name
+        assert inputs[name]["colorspace"] == colorspace, name
+    assert inputs["Specular IOR Level"] == pytest.approx(0.5)  # principled, specular 0.5
+    world = summary["world"]
+    assert "ShaderNodeTexEnvironment->ShaderNodeBackground" in world["links"]
+    assert "ShaderNodeLightPath->ShaderNodeMixShader" in world["links"]  # hide_emitters
+    cameras = [o for o in summary["objects"].values() if o["type"] == "CAMERA"]
+    assert len(cameras) == len(seen["session"].sensors)
+
+
 def test_texture_stage_before_the_last_remesh_is_a_config_error(variant, tmp_path):
     from invrender.config.loader import load_config
     from invrender.errors import ConfigError

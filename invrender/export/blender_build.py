@@ -142,6 +142,7 @@ def build_world(spec, root, hide_background=False):
         path = nodes.new("ShaderNodeLightPath")
         black = nodes.new("ShaderNodeBackground")
         black.inputs["Color"].default_value = (0.0, 0.0, 0.0, 1.0)
+        black.inputs["Strength"].default_value = 0.0
         mix = nodes.new("ShaderNodeMixShader")
         links.new(path.outputs["Is Camera Ray"], mix.inputs["Fac"])
         links.new(background.outputs["Background"], mix.inputs[1])

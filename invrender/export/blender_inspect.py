@@ -107,7 +107,8 @@ def main():
         }
         for node in world.node_tree.nodes:
             if node.bl_idname == "ShaderNodeBackground":
-                summary["world"]["strength"] = node.inputs["Strength"].default_value
+                strength = node.inputs["Strength"].default_value  # the lit one, not a black one
+                summary["world"]["strength"] = max(summary["world"].get("strength", 0.0), strength)
             if node.bl_idname == "ShaderNodeTexEnvironment" and node.image:
                 summary["world"]["image"] = bpy.path.abspath(node.image.filepath)
                 summary["world"]["image_size"] = list(node.image.size)
