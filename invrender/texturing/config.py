@@ -33,3 +33,7 @@ class TextureStage(_Strict):
     roughness: MapSpec = Field(default_factory=lambda: MapSpec(init=0.8, lr=0.01))
     metallic: MapSpec = Field(default_factory=lambda: MapSpec(init=0.0, lr=0.005))
     specular: float = Field(0.5, ge=0, le=1, description="principled specular (F0 = 0.08 s)")
+    bake: bool = Field(
+        True,
+        description="start the maps baked from the material (false: from its mean, flat)",
+    )

@@ -75,8 +75,10 @@ class TexturedSurface:
                 value = getattr(self.spec, name).init if name != "base_color" else 0.5
                 self.maps[name] = np.full((size, size, channels), value, np.float32)
             else:
-                baked = bake_texture(source, surface, channels)
-                self.maps[name] = np.clip(baked, 0.0, 1.0).astype(np.float32)
+                baked = np.clip(bake_texture(source, surface, channels), 0.0, 1.0)
+                if not self.spec.bake:  # flat start: texture-space optimization alone
+                    baked = np.broadcast_to(baked.mean(axis=(0, 1)), baked.shape)
+                self.maps[name] = baked.astype(np.float32)
         self.swap_scene(ctx)
 
     def swap_scene(self, ctx: Any) -> None:
