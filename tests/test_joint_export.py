@@ -195,6 +195,41 @@ def test_exported_blend_has_principled_maps_world_and_cameras(variant, run, tmp_
     assert len(cameras) == len(seen["session"].sensors)
 
 
+def test_run_interrupted_in_the_texture_stage_resumes_to_the_same_maps(variant, run, tmp_path):
+    from invrender.optimize import run_optimization
+    from invrender.runner import Runner
+
+    class StopAt18(Runner):
+        def on_iteration_end(self, iteration: int) -> None:
+            if iteration + 1 == 18:
+                self.stop_requested = True
+
+    overrides = textured_overrides(tmp_path, "[]")
+    first, run_dir = run_optimization(
+        JOINT,
+        overrides,
+        output=tmp_path / "run",
+        variant=variant,
+        progress=False,
+        runner_cls=StopAt18,
+    )
+    assert first["status"] == "interrupted" and first["texture"]["vertices"] > 0
+    captured = {}
+
+    class Capture(Runner):
+        def on_iteration_end(self, iteration: int) -> None:
+            if iteration == 23:
+                captured.update({k: np.array(self.opt[k]) for k in self.opt.keys()})
+
+    run_optimization(
+        JOINT, overrides, resume=run_dir, variant=variant, progress=False, runner_cls=Capture
+    )
+    uninterrupted = run[2][23]
+    assert sorted(captured) == sorted(uninterrupted)
+    for key, value in captured.items():
+        np.testing.assert_allclose(value, uninterrupted[key], atol=1e-5, err_msg=key)
+
+
 def test_texture_stage_before_the_last_remesh_is_a_config_error(variant, tmp_path):
     from invrender.config.loader import load_config
     from invrender.errors import ConfigError

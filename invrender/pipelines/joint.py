@@ -195,7 +195,7 @@ class JointPipeline(Pipeline):
         for part in self.parts.values():
             out.update(part.summary())
         if self.surface is not None:
-            out.update(self.surface.summary())
+            out.update(self.surface.summary(self.ctx.params))
         return out
 
     def state_dict(self) -> dict[str, np.ndarray]:

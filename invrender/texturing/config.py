@@ -30,9 +30,15 @@ class TextureStage(_Strict):
     final_factor: float = Field(
         0.2, gt=0, le=1, description="cosine decay of the texture lrs, from `at` to the end"
     )
-    roughness: MapSpec = Field(default_factory=lambda: MapSpec(init=0.8, lr=0.01))
+    roughness: MapSpec = Field(default_factory=lambda: MapSpec(init=0.5, lr=0.01))
     metallic: MapSpec = Field(default_factory=lambda: MapSpec(init=0.0, lr=0.005))
-    specular: float = Field(0.5, ge=0, le=1, description="principled specular (F0 = 0.08 s)")
+    specular: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="principled specular (F0 = 0.08 s); default from the material: diffuse 0",
+    )
+    specular_lr: float = Field(0.0, ge=0, description="optimize specular too (0: fixed)")
     bake: bool = Field(
         True,
         description="start the maps baked from the material (false: from its mean, flat)",

@@ -41,6 +41,7 @@ class TexturedSurface:
         self.shape_id = shape_id
         self.atlas: Atlas | None = None
         self.maps: dict[str, np.ndarray] = {}
+        self.specular = 0.5 if spec.specular is None else spec.specular
 
     @property
     def active(self) -> bool:
@@ -49,8 +50,14 @@ class TexturedSurface:
     def key(self, name: str) -> str:
         return f"{self.shape_id}.bsdf.{name}.data"
 
+    @property
+    def specular_key(self) -> str:
+        return f"{self.shape_id}.bsdf.specular"
+
     def keys(self) -> list[str]:
-        return [self.key(name) for name in MAPS]
+        """The optimized keys: the maps, and ``specular`` when it has a learning rate."""
+        keys = [self.key(name) for name in MAPS]
+        return keys + [self.specular_key] if self.spec.specular_lr > 0 else keys
 
     # -- the swap ------------------------------------------------------------------------
     def bake(self, ctx: Any, vertices: np.ndarray, faces: np.ndarray) -> None:
@@ -67,7 +74,12 @@ class TexturedSurface:
         surface = texel_surface(self.atlas, self.spec.resolution)
         bsdf = shape.bsdf()
         items = children(bsdf)
-        sources = SOURCES.get(plugin_name(bsdf), {})
+        kind = plugin_name(bsdf)
+        sources = SOURCES.get(kind, {})
+        if self.spec.specular is None:  # the material's own: a diffuse one has no specular lobe
+            self.specular = 0.0 if kind == "diffuse" else 0.5
+            if kind == "principled" and "specular" in items:
+                self.specular = float(np.array(items["specular"]).reshape(-1)[0])
         size = self.spec.resolution
         for name, channels in MAPS.items():
             source = items.get(sources.get(name, ""))
@@ -96,7 +108,7 @@ class TexturedSurface:
         bsdf = mi.load_dict(
             {
                 "type": "principled",
-                "specular": float(self.spec.specular),
+                "specular": float(self.specular),
                 **{
                     name: {"type": "bitmap", "data": mi.TensorXf(self.maps[name]), "raw": True}
                     for name in MAPS
@@ -144,7 +156,10 @@ class TexturedSurface:
     def variables(self) -> dict[str, Any]:
         import mitsuba as mi
 
-        return {self.key(name): mi.TensorXf(value) for name, value in self.maps.items()}
+        out = {self.key(name): mi.TensorXf(value) for name, value in self.maps.items()}
+        if self.spec.specular_lr > 0:
+            out[self.specular_key] = mi.Float(self.specular)
+        return out
 
     def apply(self, opt: Any, params: Any) -> None:
         import drjit as dr
@@ -164,18 +179,24 @@ class TexturedSurface:
             "roughness": self.spec.roughness.lr,
             "metallic": self.spec.metallic.lr,
         }
-        return {self.key(name): lr * factor for name, lr in base.items()}
+        rates = {self.key(name): lr * factor for name, lr in base.items()}
+        if self.spec.specular_lr > 0:
+            rates[self.specular_key] = self.spec.specular_lr * factor
+        return rates
 
     # -- reporting and checkpoints -------------------------------------------------------
-    def summary(self) -> dict[str, Any]:
+    def summary(self, params: Any) -> dict[str, Any]:
         if self.atlas is None:
             return {}
+        if self.spec.specular_lr > 0:
+            self.specular = float(np.array(params[self.specular_key]).reshape(-1)[0])
         return {
             "texture": {
                 "resolution": self.spec.resolution,
                 "vertices": len(self.atlas.vertices),
                 "seam_vertices": self.atlas.seam_vertices,
                 "maps": list(MAPS),
+                "specular": self.specular,
             }
         }
 
@@ -190,6 +211,7 @@ class TexturedSurface:
         }
         if self.atlas.normals is not None:
             state["normals"] = self.atlas.normals
+        state["specular"] = np.array(self.specular)
         return state
 
     def load_state_dict(self, ctx: Any, state: dict[str, np.ndarray]) -> None:
@@ -203,6 +225,7 @@ class TexturedSurface:
             vmapping=np.asarray(state["vmapping"], np.int64),
             normals=np.asarray(state["normals"], np.float64) if "normals" in state else None,
         )
+        self.specular = float(state.get("specular", self.specular))
         size = self.spec.resolution
         self.maps = {
             name: np.zeros((size, size, channels), np.float32) for name, channels in MAPS.items()
