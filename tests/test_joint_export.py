@@ -226,8 +226,10 @@ def test_run_interrupted_in_the_texture_stage_resumes_to_the_same_maps(variant, 
     )
     uninterrupted = run[2][23]
     assert sorted(captured) == sorted(uninterrupted)
+    # Texture gradients are scatter-added in parallel (float sums in any order): a few texels
+    # differ by ~1e-4 after 10 steps. A lost map or Adam state would differ by ~1e-2 and more.
     for key, value in captured.items():
-        np.testing.assert_allclose(value, uninterrupted[key], atol=1e-5, err_msg=key)
+        np.testing.assert_allclose(value, uninterrupted[key], atol=1e-3, err_msg=key)
 
 
 def test_texture_stage_before_the_last_remesh_is_a_config_error(variant, tmp_path):
