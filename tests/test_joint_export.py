@@ -226,10 +226,12 @@ def test_run_interrupted_in_the_texture_stage_resumes_to_the_same_maps(variant, 
     )
     uninterrupted = run[2][23]
     assert sorted(captured) == sorted(uninterrupted)
-    # Texture gradients are scatter-added in parallel (float sums in any order): a few texels
-    # differ by ~1e-4 after 10 steps. A lost map or Adam state would differ by ~1e-2 and more.
+    # Gradients are scatter-added in parallel (float sums in any order), and Adam turns tiny
+    # differences in near-zero gradients into steps of up to ~lr/10: a few texels differ by
+    # up to ~2e-3. A lost map or Adam state moves every texel by ~lr per step.
     for key, value in captured.items():
-        np.testing.assert_allclose(value, uninterrupted[key], atol=1e-3, err_msg=key)
+        diff = np.abs(value - uninterrupted[key])
+        assert diff.mean() < 1e-4 and diff.max() < 5e-3, (key, diff.mean(), diff.max())
 
 
 def test_texture_stage_before_the_last_remesh_is_a_config_error(variant, tmp_path):
