@@ -324,6 +324,85 @@ def shadow_receiver(res: int = 32, rfilter: str = "box", sample_border: bool = F
     )
 
 
+def _ball_shadow_dict(
+    res, rfilter, sample_border, two_sided=False, light_visible=False, blocker_visible=False
+) -> dict:
+    """Diffuse ground (z = 0), black ball mesh above it, rectangle light facing down above that.
+
+    The default camera looks at the ground from low down, so it sees neither the light nor
+    the ball: only the ground and the ball's soft shadow.
+    """
+    import mitsuba as mi
+
+    fv, ff = quad_arrays((0.0, 0.0, 0.0), 3.0, 3.0)
+    ground = make_mesh("ground", fv, ff, bsdf={"type": "diffuse", "reflectance": _rgb(0.6)})
+    radiance = _rgb([30.0, 30.0, 30.0])
+    black = {"type": "diffuse", "reflectance": _rgb(0.0)}
+    if two_sided:
+        # Two quads back to back (one facing down, one up): a light that emits both ways.
+        lv, lf = quad_arrays((0.0213, -0.0141, 2.5), 0.5, 0.5)
+        verts = np.concatenate([lv, lv])
+        faces = np.concatenate([lf, lf[:, ::-1] + 4]).astype(np.uint32)
+        light = make_mesh("light", verts, faces, bsdf=black, emitter={"type": "area", "radiance": radiance})
+    else:
+        # Mitsuba's rectangle faces +z; flipped about x it faces the ground (one-sided).
+        light = {
+            "type": "rectangle",
+            "to_world": mi.ScalarTransform4f()
+            .translate([0.0213, -0.0141, 2.5])
+            .rotate([1.0, 0.0, 0.0], 180.0)
+            .scale([0.5, 0.5, 1.0]),
+            "bsdf": black,
+            "emitter": {"type": "area", "radiance": radiance},
+        }
+    bv, bf, _ = uv_sphere_arrays((0.0137, 0.0211, 1.2), 0.35, n_lat=10, n_lon=20)
+    ball = make_mesh("blocker", bv, bf, None, bsdf=black)
+    if light_visible or blocker_visible:
+        origin, target, fov = [0.0, -4.5, 3.2], [0.0, 0.2, 0.9], 48.0
+    else:
+        origin, target, fov = [0.0, -4.5, 1.0], [0.0, 0.3, 0.0], 26.0
+    return {
+        "type": "scene",
+        "sensor": _sensor(
+            origin=origin,
+            target=target,
+            up=[0.0, 0.0, 1.0],
+            fov=fov,
+            res=res,
+            rfilter=rfilter,
+            sample_border=sample_border,
+        ),
+        "ground": ground,
+        "light": light,
+        "blocker": ball,
+    }
+
+
+def ball_shadow(
+    res: int = 64,
+    rfilter: str = "box",
+    sample_border: bool = True,
+    two_sided: bool = False,
+    light_visible: bool = False,
+    blocker_visible: bool = False,
+) -> ReferenceScene:
+    """A black ball mesh translating in x between a one-sided light facing down and the ground.
+
+    Variations: ``two_sided`` (the light emits both ways), ``light_visible`` /
+    ``blocker_visible`` (a higher, wider camera that sees the light and the ball too).
+    """
+    return ReferenceScene(
+        name="ball_shadow",
+        scene=_ball_shadow_dict(
+            res, rfilter, sample_border, two_sided, light_visible, blocker_visible
+        ),
+        key="blocker.vertex_positions",
+        perturbation=Perturbation("translate", ("blocker.vertex_positions",), axis=(1, 0, 0)),
+        description="black ball mesh translating in x under a one-sided light facing down",
+        max_depth=2,
+    )
+
+
 def albedo(res: int = 32, rfilter: str = "box", sample_border: bool = False) -> ReferenceScene:
     """The shadow scene with a static blocker; theta adds to the floor's diffuse albedo."""
     return ReferenceScene(
@@ -441,6 +520,7 @@ SCENES: dict[str, SceneBuilder] = {
     "analytic_sphere": analytic_sphere,
     "shadow_receiver": shadow_receiver,
     "glossy_reflection": glossy_reflection,
+    "ball_shadow": ball_shadow,
 }
 
 
