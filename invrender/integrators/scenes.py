@@ -334,7 +334,7 @@ def _ball_shadow_dict(
     """
     import mitsuba as mi
 
-    fv, ff = quad_arrays((0.0, 0.0, 0.0), 3.0, 3.0)
+    fv, ff = quad_arrays((0.0, 0.0, 0.0), 10.0, 10.0)
     ground = make_mesh("ground", fv, ff, bsdf={"type": "diffuse", "reflectance": _rgb(0.6)})
     radiance = _rgb([30.0, 30.0, 30.0])
     black = {"type": "diffuse", "reflectance": _rgb(0.0)}
@@ -357,8 +357,11 @@ def _ball_shadow_dict(
         }
     bv, bf, _ = uv_sphere_arrays((0.0137, 0.0211, 1.2), 0.35, n_lat=10, n_lon=20)
     ball = make_mesh("blocker", bv, bf, None, bsdf=black)
-    if light_visible or blocker_visible:
-        origin, target, fov = [0.0, -4.5, 3.2], [0.0, 0.2, 0.9], 48.0
+    # The ball is seen against the ground (a large one), so its outline has contrast.
+    if light_visible:  # sees the ground, the ball and the light's underside
+        origin, target, fov = [0.0, -4.5, 2.0], [0.0, 0.0, 1.0], 60.0
+    elif blocker_visible:  # sees the ground and the ball, the light is above the frame
+        origin, target, fov = [0.0, -3.5, 2.2], [0.0, 0.0, 0.5], 40.0
     else:
         origin, target, fov = [0.0, -4.5, 1.0], [0.0, 0.3, 0.0], 26.0
     return {
