@@ -56,7 +56,9 @@ def reverse_spread(loaded, integrator: dict, weights, spp: int, seeds: int, g_re
     """Standard deviation across seeds of the reverse-mode loss gradient, relative to g_ref."""
     from invrender.integrators import fd
 
-    grads = [fd.reverse_gradient(loaded, integrator, weights, spp=spp, seed=s) for s in range(seeds)]
+    grads = [
+        fd.reverse_gradient(loaded, integrator, weights, spp=spp, seed=s) for s in range(seeds)
+    ]
     return float(np.std(grads) / abs(g_ref))
 
 

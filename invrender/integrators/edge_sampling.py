@@ -305,9 +305,7 @@ def _make_class(base: type) -> type:
                     receiver_moves |= si.shape == mi.ShapePtr(mesh)
                 lane_total = dr.select(receiver_moves, cand.grand_total, cand.total_moving)
                 active &= lane_total > 0
-                rng = mi.PCG32(
-                    count, mi.UInt64(dr.reinterpret_array(mi.UInt32, sampler.next_1d()))
-                )
+                rng = mi.PCG32(count, mi.UInt64(dr.reinterpret_array(mi.UInt32, sampler.next_1d())))
                 two_sided = mi.has_flag(bsdf.flags(), mi.BSDFFlags.Transmission)
                 k, t, ris = shadow_edges.sample(
                     cand,

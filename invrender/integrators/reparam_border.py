@@ -52,8 +52,9 @@ def border_samples(sensor: mi.Sensor, per_unit: int, seed: int):
     return mi.Point2f(x, y), vertical, count, sampler
 
 
-def border_term(integrator: Any, scene: mi.Scene, sensor: mi.Sensor, image: Any, seed: int,
-                per_unit: int):
+def border_term(
+    integrator: Any, scene: mi.Scene, sensor: mi.Sensor, image: Any, seed: int, per_unit: int
+):
     """(alpha, detached per-sample weights for the two pixels, their flat indices, masks).
 
     ``alpha`` is the AD-attached border-normal coordinate of the warped sample position;

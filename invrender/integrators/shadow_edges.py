@@ -199,9 +199,7 @@ def sample(
         n0 = dr.gather(mi.Vector3f, cand.n0, k)
         n1 = dr.gather(mi.Vector3f, cand.n1, k)
         d = p - q0
-        ok = dr.gather(mi.Bool, cand.boundary, k) | (
-            (dr.dot(n0, d) > 0) ^ (dr.dot(n1, d) > 0)
-        )
+        ok = dr.gather(mi.Bool, cand.boundary, k) | ((dr.dot(n0, d) > 0) ^ (dr.dot(n1, d) > 0))
         mesh = dr.gather(mi.UInt32, cand.mesh_index, k)
         own = (mesh == lane_mesh) & (
             (dr.gather(mi.UInt32, cand.f0, k) == lane_prim)
