@@ -77,8 +77,10 @@ class ReparamIntegrator(RBIntegrator):
                                    V exact on an edge, smaller = smoother, less noise
     ====================  =======  =====================================================
 
-    Needs a film with a smooth reconstruction filter (gaussian, the default, or tent):
-    camera-ray warps move samples in the image, which a box filter cannot express.
+    Any film filter: camera-ray warps move samples in the image, which a smooth filter
+    (gaussian, tent) follows through its gradient; a box filter gets the flux of the warp
+    through the pixel borders instead (``reparam_border_samples`` points per unit length
+    of border, -1 = spp / 4; see reparam_border.py).
     Limits: rays beyond ``reparam_max_depth`` are plain detached PRB rays (no visibility
     derivatives, and no derivatives of moving path vertices); the camera itself is not
     differentiated; perfectly specular chains are not warped through.
