@@ -12,8 +12,13 @@ random-weight loss, and warm wall time. Integrators whose plugin is not register
     python scripts/bench_integrators.py --res 32 --spp 16                    # box filter
     python scripts/bench_integrators.py --rfilter gaussian --scenes shadow   # with reparam
 
-``reparam`` needs a smooth pixel filter (its warp field must vanish at the filter's support), so
-it is skipped with a note on box-filtered films.
+``--efficiency`` prints the issue-17 table instead: equal-spp error, cosine with finite
+differences, time, reverse-mode spread across seeds and equal-time efficiency
+(err_B^2 t_B) / (err^2 t) against the baseline, on ball_shadow (box, sample_border),
+smooth_silhouette (box) and glossy_scaling (gaussian):
+
+    python scripts/bench_integrators.py --efficiency --res 64 --spp 16 --fd-spp 65536 \
+        --h 0.005 --seeds 4
 """
 
 from __future__ import annotations
@@ -180,6 +185,107 @@ def summary(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+# Issue 17: scenes the integrators were not tuned on. (scene, builder kwargs, [(ours, baseline)])
+EFFICIENCY_SCENES = [
+    (
+        "ball_shadow",
+        {"rfilter": "box", "sample_border": True},
+        [("edge_sampling", "direct_projective"), ("reparam", "prb_projective")],
+    ),
+    (
+        "smooth_silhouette",
+        {"rfilter": "box"},
+        [("edge_sampling", "direct_projective"), ("reparam", "prb_projective")],
+    ),
+    (
+        "glossy_scaling",
+        {"rfilter": "gaussian"},
+        [("edge_sampling", "direct_projective"), ("reparam", "prb_projective")],
+    ),
+]
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.ravel(a), np.ravel(b)
+    return float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-30))
+
+
+def efficiency_table(args) -> str:
+    """Equal-spp errors, cosines, times, reverse-mode spreads and equal-time efficiency.
+
+    Efficiency of A against baseline B = (err_B^2 t_B) / (err_A^2 t_A): how much less
+    variance A reaches in B's time (Monte Carlo error^2 falls as 1 / time).
+    """
+    from invrender.integrators import fd, scenes
+
+    lines = [
+        "| scene | film | integrator | spp | rel. L2 err | cosine | time (s) "
+        "| reverse spread | baseline | efficiency vs baseline |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, kwargs, pairs in EFFICIENCY_SCENES:
+        if args.scenes and name not in args.scenes:
+            continue
+        spec = scenes.build(name, res=args.res, **kwargs)
+        loaded = fd.load(spec)
+        passes = max(1, args.fd_spp // 2048)
+        half_a, half_b = (
+            fd.fd_derivative(
+                loaded,
+                args.h,
+                spp=min(args.fd_spp // 2, 1024),
+                seed=args.seed + 99 + k,
+                passes=passes,
+            )
+            for k in (0, 1000)
+        )
+        ref = 0.5 * (half_a + half_b)
+        weights = fd.loss_weights(ref.shape)
+        g_ref = fd.image_loss_gradient(ref, weights)
+        film = kwargs["rfilter"] + (", border" if kwargs.get("sample_border") else "")
+        results = {}
+        for integ in dict.fromkeys(x for pair in pairs for x in pair):
+            if not available(integ):
+                continue
+            config = {"type": integ, "max_depth": spec.max_depth}
+            integrator = fd.make_integrator(config)
+            fd.forward_derivative(loaded, integrator, spp=args.spp, seed=args.seed + 1)  # compile
+            best, img = float("inf"), None
+            for rep in range(args.repeats):
+                start = time.perf_counter()
+                img = fd.forward_derivative(loaded, integrator, spp=args.spp, seed=args.seed + rep)
+                best = min(best, time.perf_counter() - start)
+            grads = [
+                fd.reverse_gradient(loaded, integrator, weights, spp=args.spp, seed=args.seed + s)
+                for s in range(args.seeds)
+            ]
+            results[integ] = dict(
+                err=fd.noise_corrected_error(img, half_a, half_b),
+                cos=cosine(img, ref),
+                time=best,
+                spread=float(np.std(grads) / abs(g_ref)),
+                mean=float(np.mean(grads) / g_ref),
+            )
+            print(name, integ, results[integ], flush=True)
+        for ours, base in pairs:
+            for integ, baseline in ((base, None), (ours, base)):
+                r = results.get(integ)
+                if r is None:
+                    continue
+                eff = "-"
+                if baseline in results:
+                    b = results[baseline]
+                    eff = (
+                        f"{(b['err'] ** 2 * b['time']) / max(r['err'] ** 2 * r['time'], 1e-30):.1f}"
+                    )
+                lines.append(
+                    f"| {name} | {film} | {integ} | {args.spp} | {r['err']:.3f} | {r['cos']:.3f} "
+                    f"| {r['time']:.2f} | {r['spread']:.3f} (mean {r['mean']:.3f}) "
+                    f"| {baseline or '-'} | {eff} |"
+                )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="llvm_ad_rgb")
@@ -192,16 +298,27 @@ def main() -> None:
     parser.add_argument("--h", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rfilter", default="box", choices=["box", "tent", "gaussian"])
+    parser.add_argument(
+        "--efficiency",
+        action="store_true",
+        help="issue-17 table: equal-time efficiency, cosine and reverse spread on "
+        "ball_shadow / smooth_silhouette / glossy_scaling (64 px, their own filters)",
+    )
+    parser.add_argument("--seeds", type=int, default=8, help="reverse-mode seeds (--efficiency)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs (--efficiency)")
     args = parser.parse_args()
 
     from invrender.variant import select_variant
 
     select_variant(args.variant)
+    if args.efficiency:
+        if args.scenes == DEFAULT_SCENES:
+            args.scenes = []
+        print(efficiency_table(args))
+        return
     integrators = []
     for name in args.integrators:
-        if name == "reparam" and args.rfilter == "box":
-            print("note: reparam needs a tent or gaussian film filter; skipped (use --rfilter)")
-        elif available(name):
+        if available(name):
             integrators.append(name)
         else:
             print(f"note: integrator {name!r} is not registered in this checkout; skipped")

@@ -28,6 +28,7 @@ from typing import Any
 import drjit as dr
 import mitsuba as mi
 
+from invrender.integrators import shadow_edges
 from invrender.integrators import silhouette as sil
 from invrender.integrators.film_filter import FilmFootprint
 
@@ -47,12 +48,14 @@ def _make_class(base: type) -> type:
         edge_samples           int    Primary silhouette samples per pixel; 0 = off,
                                       -1 = spp / 2 (at least 1) (-1)
         shadow_edge_samples    int    Shadow-edge samples per pixel; 0 = off,
-                                      -1 = spp / 8 (at least 1) (-1)
+                                      -1 = 2 spp (-1)
         edge_epsilon           float  Offset of the rays either side of an edge, px (0.05)
         shadow_epsilon         float  Angular offset either side of a shadow edge (1e-4)
         crease_weight          float  Sampling weight per unit length, relative to outlines,
                                       of visible edges between non-coplanar faces of
                                       flat-shaded meshes, where shading jumps; 0 = off (0.25)
+        shadow_candidates      int    Candidate shadow edges scored per shading point, of
+                                      which one is kept by resampling (64)
         =====================  =====  =====================================================
 
         Boundary terms cover triangle meshes only (other shapes, e.g. analytic spheres, get
@@ -69,6 +72,7 @@ def _make_class(base: type) -> type:
             self.edge_epsilon = float(props.get("edge_epsilon", 0.05))
             self.shadow_epsilon = float(props.get("shadow_epsilon", 1e-4))
             self.crease_weight = float(props.get("crease_weight", 0.25))
+            self.shadow_candidates = int(props.get("shadow_candidates", 64))
 
         def to_string(self) -> str:
             return (
@@ -117,12 +121,12 @@ def _make_class(base: type) -> type:
 
         # ------------------------------------------------------------------ boundary terms
 
-        def _per_pixel(self, setting: int, spp: int, sensor: mi.Sensor, div: int) -> int:
+        def _per_pixel(self, setting: int, spp: int, sensor: mi.Sensor, div: float) -> int:
             """Samples per pixel for a boundary term: explicit, or -1 = spp / div."""
             if setting >= 0:
                 return setting
             spp = spp if spp > 0 else sensor.sampler().sample_count()
-            return max(1, spp // div)
+            return max(1, int(spp / div))
 
         def _boundary_terms(self, scene: mi.Scene, sensor: mi.Sensor, seed: Any, spp: int) -> list:
             """(film position, detached weight, AD-attached alpha, active) per sample batch."""
@@ -135,7 +139,7 @@ def _make_class(base: type) -> type:
                 return []
             terms = []
             n_edge = self._per_pixel(self.edge_samples, spp, sensor, 2)
-            n_shadow = self._per_pixel(self.shadow_edge_samples, spp, sensor, 8)
+            n_shadow = self._per_pixel(self.shadow_edge_samples, spp, sensor, 0.5)
             if n_edge > 0:
                 terms += self._primary_terms(scene, sensor, meshes, seed, n_edge)
             if n_shadow > 0:
@@ -273,29 +277,10 @@ def _make_class(base: type) -> type:
             # on a moving surface (the receiver moves relative to them).
             moving_ids = {id(m) for m in meshes}
             static = [s for s in scene.shapes() if s.is_mesh() and id(s) not in moving_ids]
-            candidates = []
-            total_moving = 0.0
-            with dr.suspend_grad():
-                for mesh in list(meshes) + static:
-                    edges = sil.mesh_edges(mesh)
-                    if all_edges:
-                        idx = dr.arange(mi.UInt32, edges.count)
-                    else:
-                        idx = dr.compress(sil.silhouette_mask(mesh, edges, viewpoints))
-                    if dr.width(idx) == 0:
-                        continue
-                    pos = dr.detach(mesh.vertex_positions_buffer())
-                    p0 = sil.gather_points(pos, dr.gather(mi.UInt32, edges.v0, idx))
-                    p1 = sil.gather_points(pos, dr.gather(mi.UInt32, edges.v1, idx))
-                    length = dr.norm(p1 - p0)
-                    total = float(dr.sum(length)[0])
-                    if total > 0.0:
-                        candidates.append((mesh, edges, idx, length, total))
-                        if id(mesh) in moving_ids:
-                            total_moving += total
-            if not candidates:
+            cand = shadow_edges.gather_candidates(meshes, static, viewpoints, all_edges)
+            if cand is None:
                 return None
-            grand_total = sum(c[-1] for c in candidates)
+            spheres, infinite = shadow_edges.emitter_spheres(scene)
 
             spp = per_pixel
             lo, hi = footprint.region_lo_hi_int()
@@ -311,54 +296,43 @@ def _make_class(base: type) -> type:
                 bsdf = si.bsdf(ray)
                 active = si.is_valid() & ~mi.has_flag(bsdf.flags(), mi.BSDFFlags.Delta)
 
-                # Choose a mesh in proportion to its candidate length, then an edge within it;
-                # static meshes only when the receiver itself moves.
+                # Static meshes' edges only when the receiver itself moves.
+                lane_mesh = dr.full(mi.UInt32, 0xFFFFFFFF, count)
+                for j, mesh in enumerate(cand.meshes):
+                    lane_mesh[si.shape == mi.ShapePtr(mesh)] = j
                 receiver_moves = mi.Bool(False)
                 for mesh in meshes:
                     receiver_moves |= si.shape == mi.ShapePtr(mesh)
-                lane_total = dr.select(receiver_moves, grand_total, total_moving)
+                lane_total = dr.select(receiver_moves, cand.grand_total, cand.total_moving)
                 active &= lane_total > 0
-                choice = sampler.next_1d() * lane_total
-                u_edge = sampler.next_1d()
-                t = sampler.next_1d()
-                v0p = dr.zeros(mi.Point3f, count)
-                v1p = dr.zeros(mi.Point3f, count)
-                edge_shape = dr.zeros(mi.ShapePtr, count)  # the mesh the chosen edge belongs to
-                silhouette = mi.Bool(False)
+                rng = mi.PCG32(count, mi.UInt64(dr.reinterpret_array(mi.UInt32, sampler.next_1d())))
+                two_sided = mi.has_flag(bsdf.flags(), mi.BSDFFlags.Transmission)
+                k, t, ris = shadow_edges.sample(
+                    cand,
+                    si.p,
+                    si.n,
+                    two_sided,
+                    lane_mesh,
+                    si.prim_index,
+                    lane_total,
+                    spheres,
+                    infinite,
+                    rng,
+                    self.shadow_candidates,
+                    active,
+                )
+                active &= ris > 0
+                v0p = dr.gather(mi.Point3f, cand.p0, k, active)
+                v1p = dr.gather(mi.Point3f, cand.p1, k, active)
+                edge_mesh = dr.gather(mi.UInt32, cand.mesh_index, k, active)
+                edge_shape = dr.zeros(mi.ShapePtr, count)
                 chosen = []
-                start = 0.0
-                for mesh, edges, idx_m, length, total in candidates:
-                    mine = active & (choice >= start) & (choice < start + total)
-                    start += total
-                    distr = mi.DiscreteDistribution(length)
-                    k = distr.sample(u_edge, mine)
-                    e = dr.gather(mi.UInt32, idx_m, k, mine)
-                    v0 = dr.gather(mi.UInt32, edges.v0, e, mine)
-                    v1 = dr.gather(mi.UInt32, edges.v1, e, mine)
-                    buf = dr.detach(mesh.vertex_positions_buffer())
-                    q0 = sil.gather_points(buf, v0, mine)
-                    q1 = sil.gather_points(buf, v1, mine)
-                    is_sil = sil.is_silhouette_from(
-                        mesh,
-                        dr.gather(mi.UInt32, edges.f0, e, mine),
-                        dr.gather(mi.UInt32, edges.f1, e, mine),
-                        dr.gather(mi.Bool, edges.boundary, e, mine),
-                        q0,
-                        si.p,
-                    )
-                    # The hit triangle's own edges bound its horizon, not a shadow: skip them.
-                    f0 = dr.gather(mi.UInt32, edges.f0, e, mine)
-                    f1 = dr.gather(mi.UInt32, edges.f1, e, mine)
-                    own = (si.shape == mi.ShapePtr(mesh)) & (
-                        (f0 == si.prim_index) | (f1 == si.prim_index)
-                    )
-                    is_sil &= ~own
-                    v0p[mine] = q0
-                    v1p[mine] = q1
+                for j, mesh in enumerate(cand.meshes):
+                    mine = active & (edge_mesh == j)
                     edge_shape[mine] = mi.ShapePtr(mesh)
-                    silhouette |= mine & is_sil
+                    v0 = dr.gather(mi.UInt32, cand.v0, k, mine)
+                    v1 = dr.gather(mi.UInt32, cand.v1, k, mine)
                     chosen.append((mesh, v0, v1, mine))
-                active &= silhouette
 
                 m = dr.lerp(v0p, v1p, t)
                 to_m = m - si.p
@@ -387,7 +361,7 @@ def _make_class(base: type) -> type:
                     g.append(dr.select(active, f * le, 0.0))
                     on_area = si_l.is_valid() & (emitter != None) & dr.any(le != 0)  # noqa: E711
                     inv_dist = dr.select(on_area, dr.rcp(si_l.t), inv_dist)
-                weight = (g[1] - g[0]) * measure * lane_total * ray_weight / spp
+                weight = (g[1] - g[0]) * measure * ris * lane_total * ray_weight / spp
                 active &= dr.any(weight != 0.0)
 
             # AD-attached alpha = n_e(theta) . omega / |n_e| at fixed omega. prb's interior

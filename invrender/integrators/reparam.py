@@ -7,6 +7,7 @@ import mitsuba as mi
 from mitsuba.ad.integrators.common import ADIntegrator, RBIntegrator, mis_weight
 
 from invrender.errors import InvrenderError
+from invrender.integrators import reparam_border
 from invrender.integrators.reparam_outline import warp_ray_outline
 from invrender.integrators.reparam_warp import WarpSettings, warp_ray
 
@@ -76,8 +77,10 @@ class ReparamIntegrator(RBIntegrator):
                                    V exact on an edge, smaller = smoother, less noise
     ====================  =======  =====================================================
 
-    Needs a film with a smooth reconstruction filter (gaussian, the default, or tent):
-    camera-ray warps move samples in the image, which a box filter cannot express.
+    Any film filter: camera-ray warps move samples in the image, which a smooth filter
+    (gaussian, tent) follows through its gradient; a box filter gets the flux of the warp
+    through the pixel borders instead (``reparam_border_samples`` points per unit length
+    of border, -1 = spp / 4; see reparam_border.py).
     Limits: rays beyond ``reparam_max_depth`` are plain detached PRB rays (no visibility
     derivatives, and no derivatives of moving path vertices); the camera itself is not
     differentiated; perfectly specular chains are not warped through.
@@ -100,6 +103,7 @@ class ReparamIntegrator(RBIntegrator):
             antithetic=antithetic,
         )
         self.shadow_field = str(props.get("reparam_shadow_field", "outline"))
+        self.border_samples = int(props.get("reparam_border_samples", -1))
         if self.shadow_field not in _SHADOW_FIELDS:
             raise InvrenderError(
                 f"reparam: reparam_shadow_field is {self.shadow_field!r}; "
@@ -159,11 +163,15 @@ class ReparamIntegrator(RBIntegrator):
         return self._warp(scene, origin, direction, lane, key, arrival_depth, active, shadow)
 
     def _check_film(self, film: mi.Film) -> None:
-        if self.reparam_max_depth >= 1 and film.rfilter().is_box_filter():
-            raise ReparamFilterError(
-                "reparam: the film uses a box reconstruction filter, which cannot follow "
-                "image-space motion; set the film's rfilter to 'gaussian' or 'tent'"
-            )
+        """Box filters get the pixel-border term (reparam_border.py); others need none."""
+
+    def _border(self, film: mi.Film, spp: int) -> int:
+        """Border samples per unit length of pixel border, 0 when the filter is smooth."""
+        if self.reparam_max_depth < 1 or not film.rfilter().is_box_filter():
+            return 0
+        if self.border_samples >= 0:
+            return self.border_samples
+        return max(1, spp // 4)
 
     # ----------------------------------------------------------- path replay
 
@@ -432,12 +440,25 @@ class ReparamIntegrator(RBIntegrator):
             dr.eval(grad_paths)
             if self.reparam_max_depth < 1:
                 return grad_paths
+            per_unit = self._border(film, spp)
             with dr.resume_grad():
                 image = self._camera_image(scene, sensor, ray, weight, L, valid, lane, seed, spp)
-                grad_camera = dr.forward_to(
-                    image, flags=dr.ADFlag.ClearEdges | dr.ADFlag.AllowNoGrad
+                if not per_unit:
+                    grad_camera = dr.forward_to(
+                        image, flags=dr.ADFlag.ClearEdges | dr.ADFlag.AllowNoGrad
+                    )
+                    return grad_paths + grad_camera
+                primal_image = dr.detach(image)
+                dr.eval(primal_image)
+                alpha, sides = reparam_border.border_term(
+                    self, scene, sensor, primal_image, seed, per_unit
                 )
-            return grad_paths + grad_camera
+                # One traversal for both: a second would find the tangents consumed.
+                grad_camera, d_alpha = dr.forward_to(
+                    image, alpha, flags=dr.ADFlag.ClearEdges | dr.ADFlag.AllowNoGrad
+                )
+            grad_border = reparam_border.splat(sides, d_alpha, primal_image.shape)
+            return grad_paths + grad_camera + grad_border
 
     def render_backward(
         self,
@@ -481,6 +502,15 @@ class ReparamIntegrator(RBIntegrator):
                     dr.set_grad(image, grad_in)
                     dr.enqueue(dr.ADMode.Backward, image)
                     dr.traverse(dr.ADMode.Backward)
+                per_unit = self._border(film, spp)
+                if per_unit:
+                    primal_image = dr.detach(image)
+                    alpha, sides = reparam_border.border_term(
+                        self, scene, sensor, primal_image, seed, per_unit
+                    )
+                    scale = reparam_border.adjoint_scale(sides, grad_in)
+                    with dr.resume_grad():
+                        dr.backward(dr.sum(dr.detach(scale) * alpha))
             dr.eval()
 
 

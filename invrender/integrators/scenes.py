@@ -324,6 +324,91 @@ def shadow_receiver(res: int = 32, rfilter: str = "box", sample_border: bool = F
     )
 
 
+def _ball_shadow_dict(
+    res, rfilter, sample_border, two_sided=False, light_visible=False, blocker_visible=False
+) -> dict:
+    """Diffuse ground (z = 0), black ball mesh above it, rectangle light facing down above that.
+
+    The default camera looks at the ground from low down, so it sees neither the light nor
+    the ball: only the ground and the ball's soft shadow.
+    """
+    import mitsuba as mi
+
+    fv, ff = quad_arrays((0.0, 0.0, 0.0), 10.0, 10.0)
+    ground = make_mesh("ground", fv, ff, bsdf={"type": "diffuse", "reflectance": _rgb(0.6)})
+    radiance = _rgb([30.0, 30.0, 30.0])
+    black = {"type": "diffuse", "reflectance": _rgb(0.0)}
+    if two_sided:
+        # Two quads back to back (one facing down, one up 1 mm above it, so a ray from
+        # either side meets the front of one first): a light that emits both ways.
+        lv, lf = quad_arrays((0.0213, -0.0141, 2.5), 0.5, 0.5)
+        verts = np.concatenate([lv, lv + np.array([0.0, 0.0, 1e-3], np.float32)])
+        faces = np.concatenate([lf[:, ::-1], lf + 4]).astype(np.uint32)  # down, then up
+        light = make_mesh(
+            "light", verts, faces, bsdf=black, emitter={"type": "area", "radiance": radiance}
+        )
+    else:
+        # Mitsuba's rectangle faces +z; flipped about x it faces the ground (one-sided).
+        light = {
+            "type": "rectangle",
+            "to_world": mi.ScalarTransform4f()
+            .translate([0.0213, -0.0141, 2.5])
+            .rotate([1.0, 0.0, 0.0], 180.0)
+            .scale([0.5, 0.5, 1.0]),
+            "bsdf": black,
+            "emitter": {"type": "area", "radiance": radiance},
+        }
+    bv, bf, _ = uv_sphere_arrays((0.0137, 0.0211, 1.2), 0.35, n_lat=10, n_lon=20)
+    ball = make_mesh("blocker", bv, bf, None, bsdf=black)
+    # The ball is seen against the ground (a large one), so its outline has contrast.
+    if light_visible:  # sees the ground, the ball and the light's underside
+        origin, target, fov = [0.0, -4.5, 2.0], [0.0, 0.0, 1.0], 60.0
+    elif blocker_visible:  # sees the ground and the ball, the light is above the frame
+        origin, target, fov = [0.0, -3.5, 2.2], [0.0, 0.0, 0.5], 40.0
+    else:
+        origin, target, fov = [0.0, -4.5, 1.0], [0.0, 0.3, 0.0], 26.0
+    return {
+        "type": "scene",
+        "sensor": _sensor(
+            origin=origin,
+            target=target,
+            up=[0.0, 0.0, 1.0],
+            fov=fov,
+            res=res,
+            rfilter=rfilter,
+            sample_border=sample_border,
+        ),
+        "ground": ground,
+        "light": light,
+        "blocker": ball,
+    }
+
+
+def ball_shadow(
+    res: int = 64,
+    rfilter: str = "box",
+    sample_border: bool = True,
+    two_sided: bool = False,
+    light_visible: bool = False,
+    blocker_visible: bool = False,
+) -> ReferenceScene:
+    """A black ball mesh translating in x between a one-sided light facing down and the ground.
+
+    Variations: ``two_sided`` (the light emits both ways), ``light_visible`` /
+    ``blocker_visible`` (a higher, wider camera that sees the light and the ball too).
+    """
+    return ReferenceScene(
+        name="ball_shadow",
+        scene=_ball_shadow_dict(
+            res, rfilter, sample_border, two_sided, light_visible, blocker_visible
+        ),
+        key="blocker.vertex_positions",
+        perturbation=Perturbation("translate", ("blocker.vertex_positions",), axis=(1, 0, 0)),
+        description="black ball mesh translating in x under a one-sided light facing down",
+        max_depth=2,
+    )
+
+
 def albedo(res: int = 32, rfilter: str = "box", sample_border: bool = False) -> ReferenceScene:
     """The shadow scene with a static blocker; theta adds to the floor's diffuse albedo."""
     return ReferenceScene(
@@ -430,6 +515,63 @@ def glossy_reflection(res: int = 32, rfilter: str = "box", sample_border: bool =
     )
 
 
+def smooth_silhouette(res: int = 64, rfilter: str = "box", sample_border: bool = False):
+    """A diffuse sphere mesh *with smooth vertex normals* translating in x before a bright
+    emissive wall; a dim constant environment lights its front."""
+    v, f, n = uv_sphere_arrays(_OBJ_CENTER, 0.45, n_lat=16, n_lon=32)
+    obj = make_mesh("object", v, f, n, bsdf={"type": "diffuse", "reflectance": _rgb(0.6)})
+    wv, wf = quad_arrays((0.0, 0.0, -1.0), 3.0, 3.0)
+    wall = make_mesh(
+        "backdrop",
+        wv,
+        wf,
+        bsdf={"type": "diffuse", "reflectance": _rgb(0.0)},
+        emitter={"type": "area", "radiance": _rgb([2.0, 2.0, 2.0])},
+    )
+    scene = {
+        "type": "scene",
+        "sensor": _sensor(**_CAM, res=res, rfilter=rfilter, sample_border=sample_border),
+        "object": obj,
+        "backdrop": wall,
+        "env": {"type": "constant", "radiance": _rgb(0.3)},
+    }
+    return ReferenceScene(
+        name="smooth_silhouette",
+        scene=scene,
+        key="object.vertex_positions",
+        perturbation=Perturbation("translate", ("object.vertex_positions",), axis=(1, 0, 0)),
+        description="smooth-normal diffuse sphere mesh translating before a bright wall",
+        max_depth=3,
+    )
+
+
+def glossy_scaling(res: int = 64, rfilter: str = "gaussian", sample_border: bool = False):
+    """A smooth-normal glossy (rough plastic) sphere mesh scaling about its centre under an
+    environment map."""
+    center = (0.0213, -0.0117, 0.0)
+    v, f, n = uv_sphere_arrays(center, 0.5, n_lat=16, n_lon=32)
+    bsdf = {
+        "type": "roughplastic",
+        "alpha": 0.1,
+        "diffuse_reflectance": _rgb([0.4, 0.3, 0.2]),
+    }
+    obj = make_mesh("object", v, f, n, bsdf=bsdf)
+    scene = {
+        "type": "scene",
+        "sensor": _sensor(**_CAM, res=res, rfilter=rfilter, sample_border=sample_border),
+        "object": obj,
+        "env": {"type": "envmap", "bitmap": procedural_envmap()},
+    }
+    return ReferenceScene(
+        name="glossy_scaling",
+        scene=scene,
+        key="object.vertex_positions",
+        perturbation=Perturbation("scale", ("object.vertex_positions",), center=center),
+        description="glossy smooth-normal sphere mesh scaling under an envmap",
+        max_depth=3,
+    )
+
+
 # Name -> builder. The first six are the issue-3 acceptance scenes; the rest were added later.
 SCENES: dict[str, SceneBuilder] = {
     "silhouette": silhouette,
@@ -441,6 +583,9 @@ SCENES: dict[str, SceneBuilder] = {
     "analytic_sphere": analytic_sphere,
     "shadow_receiver": shadow_receiver,
     "glossy_reflection": glossy_reflection,
+    "ball_shadow": ball_shadow,
+    "smooth_silhouette": smooth_silhouette,
+    "glossy_scaling": glossy_scaling,
 }
 
 
