@@ -32,8 +32,11 @@ def noise_texture(size: int, seed: int) -> np.ndarray:
     for _ in range(size * size // 300):
         x, y = rng.random(2) * size
         r = size / 512 * rng.uniform(2, 9)
-        shade = tuple(int(v) for v in rng.integers(0, 256, 3)) if rng.random() < 0.5 else (
-            (0, 0, 0) if rng.random() < 0.5 else (255, 255, 255))
+        shade = (
+            tuple(int(v) for v in rng.integers(0, 256, 3))
+            if rng.random() < 0.5
+            else ((0, 0, 0) if rng.random() < 0.5 else (255, 255, 255))
+        )
         draw.ellipse([x - r, y - r, x + r, y + r], fill=shade)
     return (np.asarray(img, dtype=np.float32) / 255 * 0.9 + 0.03).astype(np.float32)
 

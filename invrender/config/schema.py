@@ -67,6 +67,12 @@ class Targets(Strict):
 
     transforms: str | None = Field(None, description="NeRF-style transforms.json")
     cameras: list[InlineCamera] | None = None
+    colmap: str | None = Field(
+        None, description="COLMAP sparse model folder (cameras/images .bin or .txt), undistorted"
+    )
+    images: str | None = Field(
+        None, description="targets.colmap: image folder (default: images/ next to the model)"
+    )
     synth: SynthSpec | None = None
     masks: Literal["none", "alpha", "files"] = "none"
     holdout: list[int] = Field(default_factory=list, description="view indices kept for PSNR")
@@ -74,8 +80,13 @@ class Targets(Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> Targets:
-        if (self.transforms is None) == (self.cameras is None):
-            raise ValueError("give exactly one of targets.transforms or targets.cameras")
+        sources = [self.transforms, self.cameras, self.colmap]
+        if sum(src is not None for src in sources) != 1:
+            raise ValueError(
+                "give exactly one of targets.transforms, targets.colmap or targets.cameras"
+            )
+        if self.images is not None and self.colmap is None:
+            raise ValueError("targets.images is the image folder of targets.colmap: set that too")
         if self.synth is not None and self.transforms is None:
             raise ValueError("targets.synth writes a transforms.json: set targets.transforms too")
         return self

@@ -107,7 +107,9 @@ def run_sfm(
     """Recover the cameras of ``photos_dir`` and write a dataset to ``out_dir``."""
     opts = opts or SfmOptions()
     if opts.camera_model not in CAMERA_MODELS:
-        raise DataError(f"--camera-model {opts.camera_model}: use one of {', '.join(CAMERA_MODELS)}")
+        raise DataError(
+            f"--camera-model {opts.camera_model}: use one of {', '.join(CAMERA_MODELS)}"
+        )
     if opts.matcher not in MATCHERS:
         raise DataError(f"--matcher {opts.matcher}: use one of {', '.join(MATCHERS)}")
     if not opts.distance > 0:
@@ -259,7 +261,7 @@ def _failure_reasons(db_path: Path, names: list[str], registered: set[str]) -> d
 
 
 def _write_dataset(
-        tmp: Path, photos: PhotoSet, rec: Any, undist: Any, undist_images: Path, opts: SfmOptions
+    tmp: Path, photos: PhotoSet, rec: Any, undist: Any, undist_images: Path, opts: SfmOptions
 ) -> None:
     """images/, masks/, colmap/ (undistorted model, COLMAP's world) and transforms.json."""
     images = sorted((im for im in undist.images.values() if im.has_pose), key=lambda im: im.name)
@@ -301,7 +303,8 @@ def _write_dataset(
         "h": frames[0]["h"],
         "frames": frames,
         "invrender_normalization": {
-            "note": "x_dataset = colmap_to_dataset @ x_colmap (a similarity; colmap/ keeps COLMAP's "
+            "note": "x_dataset = colmap_to_dataset @ x_colmap (a similarity; colmap/ keeps "
+            "COLMAP's "
             "world); cameras sit at mean distance 'distance' from the origin, +Y up",
             "distance": opts.distance,
             "scale": float(np.cbrt(np.linalg.det(sim[:3, :3]))),
