@@ -99,15 +99,34 @@ def photo_cameras(
     return cams
 
 
+def mask_scene(scene: dict) -> dict:
+    """The same geometry with the object glowing white and everything else black and unlit:
+    its render is the object's anti-aliased visibility mask (occlusions included)."""
+    black = {"type": "diffuse", "reflectance": {"type": "rgb", "value": 0.0}}
+    out = {"type": "scene", "integrator": {"type": "direct"}}
+    for key, node in scene.items():
+        if isinstance(node, dict) and "bsdf" in node:
+            out[key] = {**node, "bsdf": black}
+    out["object"] = {**scene["object"], "emitter": {"type": "area", "radiance": 1.0}}
+    return out
+
+
 def render_photos(
-    folder: Path, cams: list[Camera], spp: int = 32, scene: dict | None = None
+    folder: Path,
+    cams: list[Camera],
+    spp: int = 32,
+    scene: dict | None = None,
+    mask_folder: Path | None = None,
 ) -> list[Path]:
-    """Render each camera to an 8-bit sRGB PNG in ``folder``; return the paths."""
+    """Render each camera to an 8-bit sRGB PNG in ``folder`` (and the object's mask as a
+    grey PNG in ``mask_folder``); return the photo paths."""
     import mitsuba as mi
 
     from invrender.files import write_png
 
-    scene_obj = mi.load_dict(scene or photo_scene())
+    scene = scene or photo_scene()
+    scene_obj = mi.load_dict(scene)
+    masks = mi.load_dict(mask_scene(scene)) if mask_folder else None
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, cam in enumerate(cams):
@@ -116,6 +135,10 @@ def render_photos(
         path = folder / f"photo_{i:03d}.png"
         write_png(path, rgb, srgb=True)
         paths.append(path)
+        if masks is not None:
+            mask_folder.mkdir(parents=True, exist_ok=True)
+            m = np.array(mi.render(masks, sensor=sensor, seed=i))[..., 0]
+            write_png(mask_folder / f"photo_{i:03d}.png", m, srgb=False)
     return paths
 
 
