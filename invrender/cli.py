@@ -209,6 +209,25 @@ def cameras(
     click.echo(f"wrote {out / 'transforms.json'} (next: invrender init {out} --out my.yaml)")
 
 
+@main.command("init")
+@click.argument("dataset", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--pipeline",
+    type=click.Choice(["material", "lighting", "geometry", "joint"]),
+    default="joint",
+    show_default=True,
+    help="What to recover: joint = shape, albedo and lighting together.",
+)
+@user_errors
+def init_command(dataset: Path, out: Path, pipeline: str) -> None:
+    """Write a commented starting config for DATASET (transforms.json, NeRF splits or COLMAP)."""
+    from invrender.init_config import write_init_config
+
+    click.echo(write_init_config(dataset, out, pipeline))
+    click.echo(f"next: invrender check {out} && invrender optimize {out}")
+
+
 @main.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(

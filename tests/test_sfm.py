@@ -33,7 +33,8 @@ def assert_cameras_match(dataset: Path, truth, n: int) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def small_set(tmp_path_factory, variant) -> tuple[Path, Path, list]:
-    """16 photos at 256x192 (12 leave too little overlap) (+ masks of the central sphere): the fast suite's SfM input."""
+    """16 photos at 256x192 (+ masks of the central sphere): the fast suite's SfM input
+    (12 leave too little overlap for the mapper)."""
     root = tmp_path_factory.mktemp("photos")
     cams = photo_cameras(16, 256, 192)
     render_photos(root / "photos", cams, spp=16, mask_folder=root / "masks")

@@ -209,6 +209,7 @@ _PATHS: tuple[tuple[KeyPath, bool, str], ...] = (
     (("targets", "cameras", "*", "image"), True, "image"),
     (("targets", "cameras", "*", "mask"), True, "mask"),
     (("scene", "file"), True, "scene file"),
+    (("scene", "object", "path"), True, "mesh file"),
     (("targets", "colmap"), True, "COLMAP model folder"),
     (("targets", "images"), True, "image folder"),
     (("geometry", "init", "path"), True, "mesh file"),
