@@ -155,12 +155,30 @@ def align_similarity(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarra
     return s, r, mu_d - s * r @ mu_s
 
 
+def align_poses(
+    recovered: list[Camera], truth: list[Camera]
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """(s, R, t) taking recovered cameras onto true ones: R is the chordal mean of the
+    per-camera rotation offsets (all orientations at once), then s and t fit the centres."""
+    u, _, vt = np.linalg.svd(
+        sum(
+            g.to_world[:3, :3] @ c.to_world[:3, :3].T for c, g in zip(recovered, truth, strict=True)
+        )
+    )
+    r = u @ np.diag([1.0, 1.0, np.linalg.det(u @ vt)]) @ vt
+    src = np.array([c.to_world[:3, 3] for c in recovered])
+    dst = np.array([c.to_world[:3, 3] for c in truth])
+    a, b = (src - src.mean(0)) @ r.T, dst - dst.mean(0)
+    s = float((a * b).sum() / (a * a).sum())
+    return s, r, dst.mean(0) - s * r @ src.mean(0)
+
+
 def camera_errors(recovered: list[Camera], truth: list[Camera]) -> dict[str, float]:
     """Worst rotation error (deg) and centre error (fraction of camera distance) after aligning
     the recovered cameras to the truth by a similarity, and the worst relative focal error."""
+    s, r, t = align_poses(recovered, truth)
     src = np.array([c.to_world[:3, 3] for c in recovered])
     dst = np.array([c.to_world[:3, 3] for c in truth])
-    s, r, t = align_similarity(src, dst)
     dist = float(np.mean(np.linalg.norm(dst - dst.mean(0), axis=1)))
     centre = max(np.linalg.norm(s * r @ a + t - b) for a, b in zip(src, dst, strict=True)) / dist
     rot = 0.0
@@ -173,3 +191,30 @@ def camera_errors(recovered: list[Camera], truth: list[Camera]) -> dict[str, flo
 
     f_err = max(abs(focal(c) / focal(g) - 1) for c, g in zip(recovered, truth, strict=True))
     return {"rotation_deg": rot, "centre_frac": float(centre), "focal_rel": float(f_err)}
+
+
+def photo_scene_files(folder: Path, seed: int = 0) -> dict:
+    """:func:`photo_scene` as a YAML-friendly ``scene.dict``: textures as linear EXR files in
+    ``folder`` (exact float32), transforms as {translate, rotate, scale}."""
+    from invrender.files import write_exr
+
+    folder.mkdir(parents=True, exist_ok=True)
+    scene = photo_scene(seed)
+
+    def to_file(node: dict, name: str, size: int, tex_seed: int) -> dict:
+        path = folder / f"{name}.exr"
+        write_exr(path, noise_texture(size, tex_seed))
+        refl = {"type": "bitmap", "filename": str(path), "filter_type": "bilinear"}
+        return {**node, "bsdf": {"type": "diffuse", "reflectance": refl}}
+
+    out = {k: v for k, v in scene.items() if k not in ("type", "object", "ball", "floor")}
+    out["object"] = to_file(scene["object"], "object", 512, seed + 1)
+    out["ball"] = to_file(scene["ball"], "ball", 256, seed + 2)
+    floor = {k: v for k, v in scene["floor"].items() if k != "to_world"}
+    floor["to_world"] = {
+        "translate": [0.0, -0.45, 0.0],
+        "rotate": {"axis": [1, 0, 0], "angle": -90},
+    }
+    floor["to_world"]["scale"] = 2.5
+    out["floor"] = to_file(floor, "floor", 1024, seed + 3)
+    return out
