@@ -115,7 +115,7 @@ def write_init_config(dataset: Path, out: Path, pipeline: str = "joint") -> str:
         size=f"{width}x{height}",
         small=f"{width // downscale}x{height // downscale}",
         n=n,
-        centre=[round(float(c), 4) for c in centre],
+        centre=[round(float(c), 4) + 0.0 for c in centre],
         radius=round(radius, 4),
         radius_note="from the masks' area" if mask_images else "half of the narrowest view",
         pipeline=pipeline,
@@ -170,14 +170,14 @@ TEMPLATE = """# Starting config written by `invrender init {dataset}`.
 # Check it:     invrender check THIS_FILE --list-params
 targets:
   {key}: {value}
-  masks: {masks}               # {mask_note}
-  holdout: {holdout}            # views kept out of training, used for the PSNR
-  downscale: {downscale}                # {size} photos -> {small} while optimizing (1: full size)
+  masks: {masks}    # {mask_note}
+  holdout: {holdout}    # views kept out of training, used for the PSNR
+  downscale: {downscale}    # {size} photos -> {small} while optimizing (1: full size)
 scene:                         # the template: one object under an environment map, no XML
   object:
     shape: sphere              # sphere | file (+ path: mesh.ply) | visual_hull (geometry/joint)
     center: {centre}
-    radius: {radius}              # {radius_note}
+    radius: {radius}    # {radius_note}
     material: diffuse          # diffuse | principled (adds roughness)
     albedo: 0.5                # start colour
   lighting:
@@ -185,7 +185,7 @@ scene:                         # the template: one object under an environment m
     radiance: 1.0
 integrator: {integrator}
 optimize:
-  pipeline: {pipeline}             # material | lighting | geometry | joint
+  pipeline: {pipeline}    # material | lighting | geometry | joint
   iterations: {iterations}
   spp: 8
   views_per_iter: 2

@@ -185,6 +185,10 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
             if opts.matcher == "sequential"
             else "try --matcher sequential for a video-like sequence"
         )
+        if opts.camera_model == "opencv":  # 8 lens parameters: the hardest model to start
+            hint = "try --camera-model radial (fewer lens parameters), or " + hint.removeprefix(
+                "try "
+            )
         raise DataError(
             f"{photos.folder}: only {len(registered)} of {n} photos registered (not: {shown}); "
             f"{hint}, or take photos with more overlap and texture"
@@ -303,9 +307,8 @@ def _write_dataset(
         "h": frames[0]["h"],
         "frames": frames,
         "invrender_normalization": {
-            "note": "x_dataset = colmap_to_dataset @ x_colmap (a similarity; colmap/ keeps "
-            "COLMAP's "
-            "world); cameras sit at mean distance 'distance' from the origin, +Y up",
+            "note": "x_dataset = colmap_to_dataset @ x_colmap, a similarity (colmap/ keeps "
+            "COLMAP's world); cameras at mean distance 'distance' from the origin, +Y up",
             "distance": opts.distance,
             "scale": float(np.cbrt(np.linalg.det(sim[:3, :3]))),
             "colmap_to_dataset": sim.tolist(),
