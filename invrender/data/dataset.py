@@ -66,12 +66,13 @@ def load_dataset(targets: Targets, source: str) -> Dataset:
 
     ``source`` names where the cameras came from (for messages): transforms.json or the config.
     """
-    frames = frames_from_config(targets)
-    split_holdout: list[int] = []
+    split_holdout: list[int] = []  # a NeRF split folder's test views
     if targets.transforms is not None and Path(targets.transforms).is_dir():
         from invrender.data.nerf_splits import read_split_folder
 
         frames, split_holdout = read_split_folder(Path(targets.transforms))
+    else:
+        frames = frames_from_config(targets)
     problems: list[str] = []
     views: list[View] = []
     for i, fr in enumerate(frames):
