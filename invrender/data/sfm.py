@@ -43,6 +43,7 @@ class SfmOptions:
     matcher: str = "exhaustive"
     distance: float = 4.0  # mean camera distance to the look-at point after normalization
     threads: int = -1
+    seed: int = 0  # RANSAC and mapper seeds: the same photos give the same cameras
     progress: bool = True
     verbose: bool = False  # COLMAP's own log on stderr
 
@@ -162,14 +163,20 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
                 device=device,
             )
             b.update()
+    pycolmap.set_random_seed(opts.seed)
+    verification = pycolmap.TwoViewGeometryOptions()
+    verification.ransac.random_seed = opts.seed
     with bar(f"matching ({opts.matcher})", 1) as b:
-        if opts.matcher == "exhaustive":
-            pycolmap.match_exhaustive(db, device=device)
-        else:
-            pycolmap.match_sequential(db, device=device)
+        match = (
+            pycolmap.match_exhaustive if opts.matcher == "exhaustive" else pycolmap.match_sequential
+        )
+        match(db, verification_options=verification, device=device)
         b.update()
     mapping = pycolmap.IncrementalPipelineOptions()
     mapping.num_threads = opts.threads
+    mapping.random_seed = opts.seed
+    mapping.mapper.random_seed = opts.seed
+    mapping.triangulation.random_seed = opts.seed
     mapping.multiple_models = False
     with bar("mapping", n) as b:
         models = pycolmap.incremental_mapping(
