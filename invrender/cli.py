@@ -163,6 +163,72 @@ def synth(
 
 
 @main.command()
+@click.argument("photos", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--masks", type=click.Path(file_okay=False, path_type=Path), help="Mask folder.")
+@click.option(
+    "--camera-model",
+    type=click.Choice(["pinhole", "radial", "opencv"]),
+    default="radial",
+    show_default=True,
+    help="Lens model for SfM (all photos share one camera); images are undistorted to pinhole.",
+)
+@click.option(
+    "--matcher",
+    type=click.Choice(["exhaustive", "sequential"]),
+    default="exhaustive",
+    show_default=True,
+    help="exhaustive: every pair; sequential: neighbours (video-like order).",
+)
+@click.option(
+    "--distance",
+    type=float,
+    default=4.0,
+    show_default=True,
+    help="Mean camera distance to the object after normalization.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--verbose", is_flag=True, help="Show COLMAP's log.")
+@user_errors
+def cameras(
+    photos: Path,
+    out: Path,
+    masks: Path | None,
+    camera_model: str,
+    matcher: str,
+    distance: float,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Recover cameras from PHOTOS (structure from motion) and write a dataset folder."""
+    from invrender.data.sfm import SfmOptions, run_sfm
+
+    opts = SfmOptions(camera_model, matcher, distance, progress=not quiet, verbose=verbose)
+    report = run_sfm(photos, out, masks, opts)
+    click.echo(report.table())
+    click.echo(f"wrote {out / 'transforms.json'} (next: invrender init {out} --out my.yaml)")
+
+
+@main.command("init")
+@click.argument("dataset", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--pipeline",
+    type=click.Choice(["material", "lighting", "geometry", "joint"]),
+    default="joint",
+    show_default=True,
+    help="What to recover: joint = shape, albedo and lighting together.",
+)
+@user_errors
+def init_command(dataset: Path, out: Path, pipeline: str) -> None:
+    """Write a commented starting config for DATASET (transforms.json, NeRF splits or COLMAP)."""
+    from invrender.init_config import write_init_config
+
+    click.echo(write_init_config(dataset, out, pipeline))
+    click.echo(f"next: invrender check {out} && invrender optimize {out}")
+
+
+@main.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--format",

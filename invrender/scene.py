@@ -23,6 +23,11 @@ def load_scene(spec: SceneSpec, config_dir: Path, config_name: str = "config") -
     try:
         if spec.file is not None:
             return mi.load_file(spec.file, **spec.xml_params)
+        if spec.object is not None:
+            from invrender.scene_template import LightingTemplate, template_scene
+
+            built = template_scene(spec.object, spec.lighting or LightingTemplate())
+            return mi.load_dict(prepare_dict(built, config_dir))
         scene_dict = prepare_dict(dict(spec.inline or {}), config_dir)
         scene_dict.setdefault("type", "scene")
         return mi.load_dict(scene_dict)

@@ -11,6 +11,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from invrender.geometry.config import GeometrySpec
+from invrender.scene_template import (
+    GEOMETRY_PIPELINES,
+    LightingTemplate,
+    ObjectTemplate,
+    template_params,
+)
 
 Vec3 = tuple[float, float, float]
 
@@ -67,6 +73,12 @@ class Targets(Strict):
 
     transforms: str | None = Field(None, description="NeRF-style transforms.json")
     cameras: list[InlineCamera] | None = None
+    colmap: str | None = Field(
+        None, description="COLMAP sparse model folder (cameras/images .bin or .txt), undistorted"
+    )
+    images: str | None = Field(
+        None, description="targets.colmap: image folder (default: images/ next to the model)"
+    )
     synth: SynthSpec | None = None
     masks: Literal["none", "alpha", "files"] = "none"
     holdout: list[int] = Field(default_factory=list, description="view indices kept for PSNR")
@@ -74,26 +86,38 @@ class Targets(Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> Targets:
-        if (self.transforms is None) == (self.cameras is None):
-            raise ValueError("give exactly one of targets.transforms or targets.cameras")
+        sources = [self.transforms, self.cameras, self.colmap]
+        if sum(src is not None for src in sources) != 1:
+            raise ValueError(
+                "give exactly one of targets.transforms, targets.colmap or targets.cameras"
+            )
+        if self.images is not None and self.colmap is None:
+            raise ValueError("targets.images is the image folder of targets.colmap: set that too")
         if self.synth is not None and self.transforms is None:
             raise ValueError("targets.synth writes a transforms.json: set targets.transforms too")
         return self
 
 
 class SceneSpec(Strict):
-    """The initial scene: a Mitsuba XML file, or an inline Mitsuba dict."""
+    """The initial scene: a Mitsuba XML file, an inline Mitsuba dict, or a template
+    (``object`` + ``lighting``, see :mod:`invrender.scene_template`)."""
 
     file: str | None = None
     inline: dict[str, Any] | None = Field(None, alias="dict")
     xml_params: dict[str, Any] = Field(
         default_factory=dict, description="values for <default> parameters of the XML file"
     )
+    object: ObjectTemplate | None = Field(None, description="template: the one object")
+    lighting: LightingTemplate | None = Field(None, description="template: the environment map")
 
     @model_validator(mode="after")
     def _one_source(self) -> SceneSpec:
-        if (self.file is None) == (self.inline is None):
-            raise ValueError("give exactly one of scene.file or scene.dict")
+        if sum(v is not None for v in (self.file, self.inline, self.object)) != 1:
+            raise ValueError("give exactly one of scene.file, scene.dict or scene.object")
+        if self.lighting is not None and self.object is None:
+            raise ValueError("scene.lighting belongs to the template: give scene.object too")
+        if self.object is not None and self.lighting is None:
+            self.lighting = LightingTemplate()
         return self
 
 
@@ -141,7 +165,9 @@ class Optimize(Strict):
     views_per_iter: int = Field(1, ge=1)
     loss: Literal["l1", "l2", "relative_l2"] = "l1"
     seed: int = 0
-    params: list[ParamGroup] = Field(min_length=1)
+    params: list[ParamGroup] = Field(
+        min_length=1, description="what to optimize (a scene.object template brings defaults)"
+    )
     eval_spp: int = Field(128, ge=1, description="spp for held-out PSNR and final previews")
     beta_1: float = Field(0.9, ge=0, lt=1)
     beta_2: float = Field(0.999, ge=0, lt=1)
@@ -169,6 +195,47 @@ class RunConfig(Strict):
         None, description="geometry/joint pipelines: initial shape, remeshing, regularizers"
     )
     output: Output = Field(default_factory=Output)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _template_params(cls, data: Any) -> Any:
+        """scene.object without optimize.params: the template's parameters for the pipeline."""
+        scene, opt = (
+            data.get(k) if isinstance(data, dict) else None for k in ("scene", "optimize")
+        )
+        if not isinstance(scene, dict) or not isinstance(opt, dict) or "params" in opt:
+            return data
+        try:
+            obj = ObjectTemplate.model_validate(scene.get("object"))
+        except ValueError:
+            return data  # no template, or a broken one: the schema reports it
+        obj._pipeline = str(opt.get("pipeline", "material"))
+        return {**data, "optimize": {**opt, "params": template_params(obj, obj._pipeline)}}
+
+    @model_validator(mode="after")
+    def _template(self) -> RunConfig:
+        """scene.object: tell it the pipeline (mesh or not, UV or grid albedo); visual_hull."""
+        obj = self.scene.object
+        if obj is None:
+            return self
+        obj._pipeline = self.optimize.pipeline
+        if obj.shape == "visual_hull":
+            if self.optimize.pipeline not in GEOMETRY_PIPELINES:
+                raise ValueError(
+                    "scene.object.shape: visual_hull starts a geometry or joint pipeline "
+                    "(optimize.pipeline); for material/lighting use sphere or file"
+                )
+            geometry = self.geometry.model_dump(by_alias=True) if self.geometry else {}
+            geometry["init"] = {**geometry.get("init", {}), "type": "visual_hull"}
+            geometry["init"].pop("path", None)
+            try:
+                self.geometry = GeometrySpec.model_validate(geometry)
+            except ValueError:
+                raise ValueError(
+                    "scene.object.shape: visual_hull needs geometry.init type visual_hull, "
+                    "which this build lacks; use shape: sphere"
+                ) from None
+        return self
 
     @field_validator("integrator")
     @classmethod

@@ -35,6 +35,14 @@ class Dataset:
 
 
 def frames_from_config(targets: Targets) -> list[Frame]:
+    if targets.colmap is not None:
+        from invrender.data.colmap import read_colmap_model
+
+        return read_colmap_model(targets.colmap, targets.images)
+    if targets.transforms is not None and Path(targets.transforms).is_dir():
+        from invrender.data.nerf_splits import read_split_folder
+
+        return read_split_folder(Path(targets.transforms))[0]
     if targets.transforms is not None:
         return read_transforms(Path(targets.transforms))
     frames = []
@@ -58,7 +66,13 @@ def load_dataset(targets: Targets, source: str) -> Dataset:
 
     ``source`` names where the cameras came from (for messages): transforms.json or the config.
     """
-    frames = frames_from_config(targets)
+    split_holdout: list[int] = []  # a NeRF split folder's test views
+    if targets.transforms is not None and Path(targets.transforms).is_dir():
+        from invrender.data.nerf_splits import read_split_folder
+
+        frames, split_holdout = read_split_folder(Path(targets.transforms))
+    else:
+        frames = frames_from_config(targets)
     problems: list[str] = []
     views: list[View] = []
     for i, fr in enumerate(frames):
@@ -95,7 +109,7 @@ def load_dataset(targets: Targets, source: str) -> Dataset:
         problems.append(f"{source}: targets.holdout: indices {bad} out of range for {n} views")
     if problems:
         raise DataError("\n".join(problems))
-    holdout = sorted(set(targets.holdout))
+    holdout = sorted(set(targets.holdout or split_holdout))
     train = [i for i in range(n) if i not in holdout]
     if not train:
         raise DataError(f"{source}: targets.holdout: holds out every view; keep some to train on")

@@ -1,0 +1,352 @@
+"""Cameras from photos: structure from motion with pycolmap, then a dataset invrender reads.
+
+SIFT features, exhaustive or sequential matching, incremental mapping with one shared camera,
+undistortion to pinhole images, a world normalized for inverse rendering (see
+:mod:`invrender.data.normalize`), and a report of how good the cameras are. Everything is built
+in a temporary folder next to the output and renamed into place at the end, so a failure leaves
+nothing half-written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from invrender.data.cameras import mitsuba_to_opengl
+from invrender.data.colmap import (
+    OPENCV_TO_MITSUBA,
+    cam_from_world_matrix,
+    camera_from_colmap,
+    intrinsics,
+    opencv_c2w,
+)
+from invrender.data.normalize import apply_similarity, normalizing_similarity
+from invrender.data.photo_inputs import PhotoSet, check_photos
+from invrender.errors import DataError
+
+CAMERA_MODELS = {"pinhole": "SIMPLE_PINHOLE", "radial": "SIMPLE_RADIAL", "opencv": "OPENCV"}
+MATCHERS = ("exhaustive", "sequential")
+
+
+@dataclass
+class SfmOptions:
+    camera_model: str = "radial"
+    matcher: str = "exhaustive"
+    distance: float = 4.0  # mean camera distance to the look-at point after normalization
+    threads: int = -1
+    seed: int = 0  # RANSAC and mapper seeds: the same photos give the same cameras
+    progress: bool = True
+    verbose: bool = False  # COLMAP's own log on stderr
+
+
+@dataclass
+class SfmReport:
+    given: int
+    registered: int
+    reprojection_error: float  # px, mean over all observations
+    points: int
+    failed: dict[str, str] = field(default_factory=dict)  # photo -> reason
+    camera: str = ""  # the recovered camera, in words
+    out_dir: Path | None = None
+
+    def table(self) -> str:
+        rows = [
+            ("views registered", f"{self.registered} / {self.given}"),
+            ("mean reprojection error", f"{self.reprojection_error:.3f} px"),
+            ("3-D points", str(self.points)),
+            ("camera", self.camera),
+        ]
+        width = max(len(k) for k, _ in rows)
+        lines = [f"{k:<{width}}  {v}" for k, v in rows]
+        if self.failed:
+            lines.append(f"{'failed photos':<{width}}  {len(self.failed)}")
+            lines += [f"  {name}: {why}" for name, why in self.failed.items()]
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "views_given": self.given,
+            "views_registered": self.registered,
+            "mean_reprojection_error_px": self.reprojection_error,
+            "points3D": self.points,
+            "failed": self.failed,
+            "camera": self.camera,
+        }
+
+
+@contextlib.contextmanager
+def staging_folder(out_dir: Path) -> Iterator[Path]:
+    """A fresh temporary folder next to ``out_dir``, renamed to it on success, removed on error."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise DataError(f"{out_dir}: already exists and is not empty (choose another --out)")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+        if out_dir.exists():
+            out_dir.rmdir()  # empty, checked above
+        os.replace(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_sfm(
+    photos_dir: Path, out_dir: Path, masks_dir: Path | None = None, opts: SfmOptions | None = None
+) -> SfmReport:
+    """Recover the cameras of ``photos_dir`` and write a dataset to ``out_dir``."""
+    opts = opts or SfmOptions()
+    if opts.camera_model not in CAMERA_MODELS:
+        raise DataError(
+            f"--camera-model {opts.camera_model}: use one of {', '.join(CAMERA_MODELS)}"
+        )
+    if opts.matcher not in MATCHERS:
+        raise DataError(f"--matcher {opts.matcher}: use one of {', '.join(MATCHERS)}")
+    if not opts.distance > 0:
+        raise DataError(f"--distance {opts.distance}: must be positive")
+    photos = check_photos(Path(photos_dir), Path(masks_dir) if masks_dir else None)
+    with staging_folder(Path(out_dir)) as tmp:
+        report = _reconstruct(photos, tmp, opts)
+    report.out_dir = Path(out_dir)
+    return report
+
+
+def _quiet_colmap(verbose: bool) -> None:
+    import pycolmap
+
+    pycolmap.logging.minloglevel = 0 if verbose else 2
+    pycolmap.logging.stderrthreshold = 0 if verbose else 2
+
+
+def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
+    import pycolmap
+    from tqdm import tqdm
+
+    _quiet_colmap(opts.verbose)
+    work = tmp / "work"
+    work.mkdir()
+    db = work / "database.db"
+    n = len(photos.names)
+
+    def bar(desc: str, total: int) -> tqdm:
+        return tqdm(total=total, desc=desc, unit="step", disable=not opts.progress, leave=True)
+
+    reader = pycolmap.ImageReaderOptions()
+    reader.camera_model = CAMERA_MODELS[opts.camera_model]
+    extraction = pycolmap.FeatureExtractionOptions()
+    extraction.num_threads = opts.threads
+    device = pycolmap.Device.cpu
+    with bar("features", n) as b:
+        # One call per photo keeps a live bar; the single camera is created by the first call
+        # and reused through existing_camera_id.
+        for i, name in enumerate(photos.names):
+            if i == 1:
+                reader.existing_camera_id = 1
+            pycolmap.extract_features(
+                db,
+                photos.folder,
+                image_names=[name],
+                camera_mode=pycolmap.CameraMode.SINGLE,
+                reader_options=reader,
+                extraction_options=extraction,
+                device=device,
+            )
+            b.update()
+    pycolmap.set_random_seed(opts.seed)
+    verification = pycolmap.TwoViewGeometryOptions()
+    verification.ransac.random_seed = opts.seed
+    with bar(f"matching ({opts.matcher})", 1) as b:
+        match = (
+            pycolmap.match_exhaustive if opts.matcher == "exhaustive" else pycolmap.match_sequential
+        )
+        match(db, verification_options=verification, device=device)
+        b.update()
+    mapping = pycolmap.IncrementalPipelineOptions()
+    mapping.num_threads = opts.threads
+    mapping.random_seed = opts.seed
+    mapping.mapper.random_seed = opts.seed
+    mapping.triangulation.random_seed = opts.seed
+    mapping.multiple_models = False
+    with bar("mapping", n) as b:
+        models = pycolmap.incremental_mapping(
+            db, photos.folder, work / "sparse", options=mapping, next_image_callback=b.update
+        )
+    rec = max(models.values(), key=lambda r: r.num_reg_images()) if models else None
+    registered = {im.name for im in rec.images.values() if im.has_pose} if rec else set()
+    failed = _failure_reasons(db, photos.names, registered)
+    if len(registered) * 2 < n or len(registered) < 3:
+        shown = ", ".join(list(failed)[:6]) + (" ..." if len(failed) > 6 else "")
+        hint = (
+            "try --matcher exhaustive"
+            if opts.matcher == "sequential"
+            else "try --matcher sequential for a video-like sequence"
+        )
+        if opts.camera_model == "opencv":  # 8 lens parameters: the hardest model to start
+            hint = "try --camera-model radial (fewer lens parameters), or " + hint.removeprefix(
+                "try "
+            )
+        raise DataError(
+            f"{photos.folder}: only {len(registered)} of {n} photos registered (not: {shown}); "
+            f"{hint}, or take photos with more overlap and texture"
+        )
+    model_dir = _largest_model_dir(work / "sparse", rec)
+    with bar("undistort", 1) as b:
+        pycolmap.undistort_images(
+            work / "undistorted",
+            model_dir,
+            photos.folder,
+            copy_policy=pycolmap.FileCopyType.copy,
+        )
+        b.update()
+    undist = pycolmap.Reconstruction(str(work / "undistorted" / "sparse"))
+    with bar("write", 1) as b:
+        _write_dataset(tmp, photos, rec, undist, work / "undistorted" / "images", opts)
+        b.update()
+    shutil.rmtree(work)
+    cam = next(iter(undist.cameras.values()))
+    fx = float(cam.params[0])
+    fov = math.degrees(2 * math.atan(cam.width / (2 * fx)))
+    return SfmReport(
+        given=n,
+        registered=len(registered),
+        reprojection_error=float(rec.compute_mean_reprojection_error()),
+        points=int(rec.num_points3D()),
+        failed=failed,
+        camera=f"{CAMERA_MODELS[opts.camera_model]} -> pinhole {cam.width}x{cam.height}, "
+        f"f = {fx:.1f} px (fov x {fov:.2f} deg)",
+    )
+
+
+def _largest_model_dir(sparse: Path, rec: Any) -> Path:
+    """The folder of the chosen model (written by the mapper as sparse/<k>)."""
+    for sub in sorted(p for p in sparse.iterdir() if p.is_dir()):
+        probe = type(rec)(str(sub))
+        if probe.num_reg_images() == rec.num_reg_images():
+            return sub
+    rec.write(str(sparse))
+    return sparse
+
+
+def _failure_reasons(db_path: Path, names: list[str], registered: set[str]) -> dict[str, str]:
+    """Why each photo was left out: its SIFT features and verified matches, from the database."""
+    import pycolmap
+
+    db = pycolmap.Database.open(str(db_path))
+    try:
+        ids = {im.name: im.image_id for im in db.read_all_images()}
+        inliers: dict[int, int] = {}
+        pair_ids, geometries = db.read_two_view_geometries()
+        for pid, g in zip(pair_ids, geometries, strict=True):
+            a, b = pycolmap.pair_id_to_image_pair(pid)
+            k = len(g.inlier_matches)
+            for i in (a, b):
+                inliers[i] = inliers.get(i, 0) + (k > 0)
+        out = {}
+        for name in names:
+            if name in registered:
+                continue
+            iid = ids.get(name)
+            feats = db.num_keypoints_for_image(iid) if iid is not None else 0
+            pairs = inliers.get(iid, 0) if iid is not None else 0
+            if feats < 100:
+                why = f"{feats} features (too little texture, blur or exposure?)"
+            elif pairs == 0:
+                why = f"{feats} features, no verified match with another photo"
+            else:
+                why = f"{feats} features, matched {pairs} photo(s), pose not found by the mapper"
+            out[name] = why
+        return out
+    finally:
+        db.close()
+
+
+def _write_dataset(
+    tmp: Path, photos: PhotoSet, rec: Any, undist: Any, undist_images: Path, opts: SfmOptions
+) -> None:
+    """images/, masks/, colmap/ (undistorted model, COLMAP's world) and transforms.json."""
+    images = sorted((im for im in undist.images.values() if im.has_pose), key=lambda im: im.name)
+    w2c = [cam_from_world_matrix(im) for im in images]
+    sim = normalizing_similarity([opencv_c2w(m) for m in w2c], opts.distance)
+    (tmp / "images").mkdir()
+    for im in images:
+        shutil.copy2(undist_images / im.name, tmp / "images" / im.name)
+    (tmp / "colmap").mkdir()
+    undist.write(str(tmp / "colmap"))
+    if photos.masks:
+        (tmp / "masks").mkdir()
+    frames = []
+    for im, m in zip(images, w2c, strict=True):
+        cam = undist.cameras[im.camera_id]
+        camera = camera_from_colmap(cam, m, f"{tmp}: image {im.name}")
+        to_world = apply_similarity(sim, opencv_c2w(m)) @ OPENCV_TO_MITSUBA
+        fx, fy, cx, cy = intrinsics(cam, str(im.name))
+        frame = {
+            "file_path": f"images/{im.name}",
+            "camera_angle_x": camera.camera_angle_x,
+            "fl_x": fx,
+            "fl_y": fy,
+            "cx": cx,
+            "cy": cy,
+            "w": int(cam.width),
+            "h": int(cam.height),
+            "transform_matrix": mitsuba_to_opengl(to_world).tolist(),
+        }
+        if photos.masks:
+            mask_name = f"masks/{Path(im.name).stem}.png"
+            dist_cam = rec.cameras[rec.find_image_with_name(im.name).camera_id]
+            _undistort_mask(photos.masks[im.name], dist_cam, cam, tmp / mask_name)
+            frame["mask_path"] = mask_name
+        frames.append(frame)
+    meta = {
+        "camera_angle_x": frames[0]["camera_angle_x"],
+        "w": frames[0]["w"],
+        "h": frames[0]["h"],
+        "frames": frames,
+        "invrender_normalization": {
+            "note": "x_dataset = colmap_to_dataset @ x_colmap, a similarity (colmap/ keeps "
+            "COLMAP's world); cameras at mean distance 'distance' from the origin, +Y up",
+            "distance": opts.distance,
+            "scale": float(np.cbrt(np.linalg.det(sim[:3, :3]))),
+            "colmap_to_dataset": sim.tolist(),
+            "dataset_to_colmap": np.linalg.inv(sim).tolist(),
+        },
+    }
+    (tmp / "transforms.json").write_text(json.dumps(meta, indent=2))
+
+
+def _undistort_mask(src: Path, dist_cam: Any, pinhole_cam: Any, dst: Path) -> None:
+    """Resample a mask from the distorted photo into the undistorted pinhole image (bilinear)."""
+    from PIL import Image
+
+    with Image.open(src) as im:
+        mask = np.asarray(im.convert("L"), dtype=np.float64) / 255.0
+    w, h = int(pinhole_cam.width), int(pinhole_cam.height)
+    xs, ys = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
+    pix = np.stack([xs.ravel(), ys.ravel()], axis=1)
+    rays = pinhole_cam.cam_from_img(pix)
+    pts = np.concatenate([rays, np.ones((len(rays), 1))], axis=1)
+    src_pix = dist_cam.img_from_cam(pts, check_cheirality=False) - 0.5
+    out = _bilinear(mask, src_pix[:, 0], src_pix[:, 1]).reshape(h, w)
+    Image.fromarray(np.round(out * 255).astype(np.uint8), mode="L").save(dst)
+
+
+def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    h, w = img.shape
+    x, y = np.clip(x, 0, w - 1), np.clip(y, 0, h - 1)
+    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
+    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    fx, fy = x - x0, y - y0
+    top = img[y0, x0] * (1 - fx) + img[y0, x1] * fx
+    bottom = img[y1, x0] * (1 - fx) + img[y1, x1] * fx
+    return top * (1 - fy) + bottom * fy

@@ -1,0 +1,134 @@
+"""`invrender cameras`: structure from motion on rendered photos whose true cameras are known,
+and every bad input as one line, exit code 2 and no output folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from invrender.cli import main
+from invrender.data.transforms import read_transforms
+from tests.photo_helpers import camera_errors, photo_cameras, render_photos
+
+
+def run(*args) -> object:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def assert_cameras_match(dataset: Path, truth, n: int) -> dict[str, float]:
+    frames = read_transforms(dataset / "transforms.json")
+    assert len(frames) == n
+    assert [f.image.name for f in frames] == [f"photo_{i:03d}.png" for i in range(n)]
+    errs = camera_errors([f.camera for f in frames], truth)
+    assert errs["rotation_deg"] <= 0.5, errs
+    assert errs["centre_frac"] <= 0.01, errs
+    assert errs["focal_rel"] <= 0.01, errs
+    return errs
+
+
+@pytest.fixture(scope="module")
+def small_set(tmp_path_factory, variant) -> tuple[Path, Path, list]:
+    """20 photos at 256x192 (+ masks of the central sphere): the fast suite's SfM input
+    (12 leave too little overlap for the mapper, 16 pass with a small margin)."""
+    root = tmp_path_factory.mktemp("photos")
+    cams = photo_cameras(20, 256, 192)
+    render_photos(root / "photos", cams, spp=16, mask_folder=root / "masks")
+    return root / "photos", root / "masks", cams
+
+
+def test_cameras_recovers_the_true_cameras_fast(small_set, tmp_path):
+    photos, masks, truth = small_set
+    out = tmp_path / "dataset"
+    res = run("cameras", photos, "--out", out, "--masks", masks, "--camera-model", "pinhole")
+    assert res.exit_code == 0, res.output
+    assert "views registered         20 / 20" in res.output
+    assert "mean reprojection error" in res.output
+    assert_cameras_match(out, truth, 20)
+    meta = json.loads((out / "transforms.json").read_text())
+    norm = meta["invrender_normalization"]
+    centres = np.array([np.array(f["transform_matrix"])[:3, 3] for f in meta["frames"]])
+    assert abs(np.linalg.norm(centres, axis=1).mean() - 4.0) < 0.2  # look-at point at the origin
+    assert centres[:, 1].min() > 0  # +Y up: every camera is above the floor
+    assert np.allclose(np.array(norm["colmap_to_dataset"]) @ norm["dataset_to_colmap"], np.eye(4))
+    assert sorted(p.name for p in (out / "masks").iterdir()) == sorted(
+        p.name for p in masks.iterdir()
+    )
+    assert (out / "colmap" / "cameras.bin").is_file()
+    assert not list(tmp_path.glob(".dataset.partial*"))
+
+
+@pytest.mark.slow
+def test_cameras_acceptance_24_views(tmp_path, variant):
+    """The issue's acceptance: 24 views at 320x240, default lens model (radial)."""
+    truth = photo_cameras(24, 320, 240)
+    render_photos(tmp_path / "photos", truth, spp=32)
+    res = run("cameras", tmp_path / "photos", "--out", tmp_path / "ds")
+    assert res.exit_code == 0, res.output
+    assert "views registered         24 / 24" in res.output
+    errs = assert_cameras_match(tmp_path / "ds", truth, 24)
+    print(errs)
+
+
+def bad_inputs(small_set, tmp: Path) -> dict[str, tuple[list, str]]:
+    """Each case: (extra CLI args, expected message fragment); the photo folder is built here."""
+    photos, masks, _ = small_set
+    cases = {}
+
+    def folder(name: str, files: list[Path] = ()) -> Path:
+        d = tmp / name
+        d.mkdir()
+        for f in files:
+            shutil.copy(f, d / f.name)
+        return d
+
+    all_photos = sorted(photos.iterdir())
+    cases["empty"] = ([folder("empty")], "no photos found")
+    cases["two"] = ([folder("two", all_photos[:2])], "needs at least 3")
+    mixed = folder("mixed", all_photos[:4])
+    from PIL import Image
+
+    Image.open(all_photos[4]).resize((128, 96)).save(mixed / "small.png")
+    cases["mixed"] = ([mixed], "photos differ in size")
+    broken = folder("broken", all_photos[:4])
+    (broken / "bad.png").write_bytes(all_photos[5].read_bytes()[:300])
+    cases["unreadable"] = ([broken], "cannot read 1 photo(s): bad.png")
+    few_masks = folder("few_masks", sorted(masks.iterdir())[:-1])
+    cases["mask_names"] = ([photos, "--masks", few_masks], "no mask for photo_019.png")
+    sized = folder("sized_masks", sorted(masks.iterdir()))
+    Image.open(sized / "photo_003.png").resize((64, 48)).save(sized / "photo_003.png")
+    cases["mask_size"] = ([photos, "--masks", sized], "mask is 64x48 but photo")
+    rng = np.random.default_rng(1)
+    noise = folder("noise")
+    for i in range(6):  # unrelated random images: nothing to match
+        Image.fromarray((rng.random((120, 160, 3)) * 255).astype(np.uint8)).save(
+            noise / f"n{i}.png"
+        )
+    cases["unregistered"] = ([noise, "--matcher", "sequential"], "try --matcher exhaustive")
+    return cases
+
+
+def test_bad_inputs_are_one_line_exit_2_and_write_nothing(small_set, tmp_path):
+    for name, (args, expected) in bad_inputs(small_set, tmp_path).items():
+        out = tmp_path / f"out_{name}"
+        res = run("cameras", *args, "--out", out, "--quiet")
+        assert res.exit_code == 2, (name, res.output)
+        lines = [ln for ln in res.output.splitlines() if ln.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: "), (name, res.output)
+        assert expected in lines[0], (name, lines[0])
+        assert "Traceback" not in res.output
+        assert not out.exists(), name
+        assert not list(tmp_path.glob(f".out_{name}.partial*")), name
+
+
+def test_existing_output_folder_is_not_overwritten(small_set, tmp_path):
+    photos, _, _ = small_set
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "keep.txt").write_text("mine")
+    res = run("cameras", photos, "--out", tmp_path / "ds", "--quiet")
+    assert res.exit_code == 2 and "already exists" in res.output
+    assert (tmp_path / "ds" / "keep.txt").read_text() == "mine"
