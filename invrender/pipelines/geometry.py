@@ -85,8 +85,10 @@ class GeometryPipeline(Pipeline):
                 f"{self.ctx.config_name}: geometry.mask_weight: the silhouette loss supports one "
                 "optimized mesh; optimize one mesh or set the weight to 0"
             )
-        if self.spec.init.type == "visual_hull" and any(
-            self.ctx.dataset.views[i].mask is None for i in self.ctx.dataset.train
+        views = self.ctx.dataset.views
+        if self.spec.init.type == "visual_hull" and (
+            self.ctx.config.targets.masks == "none"
+            or any(i < len(views) and views[i].mask is None for i in self.ctx.dataset.train)
         ):
             problems.append(
                 f"{self.ctx.config_name}: geometry.init.type: 'visual_hull' carves the masks of "
