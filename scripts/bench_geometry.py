@@ -7,6 +7,10 @@ same process, so the numbers compare on any machine:
 
     python scripts/bench_geometry.py      # 1.3k ... 1.3M triangles at 64 px; 64 ... 256 px at 20k
     python scripts/bench_geometry.py --max-subdivisions 6 --integrator direct_projective
+
+It first times the visual-hull start (geometry.init type visual_hull) on the genus-1 ring of
+configs/shape_genus.yaml, against the carving grid's resolution and the number of views
+(`--only hull` for just that part, `--only iterations` to skip it).
 """
 
 from __future__ import annotations
@@ -73,6 +77,59 @@ def time_iterations(mi, dr, subdivisions, resolution, integrator, spp, repeats):
     return setup, (time.perf_counter() - t0) / repeats, len(faces)
 
 
+def bench_hull(grid_sizes, view_counts, image: int, triangles: int) -> None:
+    """Seconds per visual-hull stage against grid resolution (all views) and view count."""
+    import tempfile
+    from pathlib import Path
+
+    from invrender.config.schema import Targets
+    from invrender.data.dataset import load_dataset
+    from invrender.geometry.metrics import compare_meshes
+    from invrender.geometry.shapes import load_mesh
+    from invrender.geometry.visual_hull import views_from_dataset, visual_hull
+    from invrender.synth import SynthOptions, synthesize
+
+    root = Path(__file__).resolve().parents[1] / "datasets" / "shape_genus"
+    reference = load_mesh(root / "target.ply")
+    with tempfile.TemporaryDirectory() as tmp:
+        opts = SynthOptions(
+            views=max(view_counts), width=image, height=image, spp=4, elevations=(60, -45, 25)
+        )
+        path = synthesize(root / "scene.xml", Path(tmp) / "targets", opts, progress=False)
+        dataset = load_dataset(Targets(transforms=str(path), masks="alpha"), str(path))
+        every = views_from_dataset(dataset, range(len(dataset.views)))
+
+    def row(label, views, grid):
+        t0 = time.perf_counter()
+        mesh, report = visual_hull(views, grid, triangles)
+        total = time.perf_counter() - t0
+        s = report.seconds
+        chamfer = compare_meshes(mesh, reference, 50_000).chamfer
+        print(
+            f"{label:>10} {'x'.join(map(str, report.resolution)):>12} {s['carve']:>8.3f} "
+            f"{s['marching_cubes']:>8.3f} {s['remesh']:>8.3f} {total:>8.3f} "
+            f"{report.genus:>6} {100 * chamfer:>9.3f}",
+            flush=True,
+        )
+
+    header = (
+        f"{'grid':>12} {'carve s':>8} {'mc s':>8} {'remesh s':>8} {'total s':>8} "
+        f"{'genus':>6} {'chamfer%':>9}"
+    )
+    print(f"\nvisual hull of the ring ({image} px masks, remeshed to {triangles} triangles)")
+    print(f"{'voxels':>10} {header}  ({len(every)} views)")
+    for grid in grid_sizes:
+        row(grid, every, grid)
+    print(f"{'views':>10} {header}  (grid {min(grid_sizes, key=lambda g: abs(g - 128))})")
+    for count in view_counts:
+        step = len(every) / count
+        row(
+            count,
+            [every[int(i * step)] for i in range(count)],
+            min(grid_sizes, key=lambda g: abs(g - 128)),
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--integrator", default="direct_projective")
@@ -84,6 +141,10 @@ def main() -> None:
     parser.add_argument("--resolutions", type=int, nargs="*", default=[64, 128, 256])
     parser.add_argument("--resolution-subdivisions", type=int, default=5, help="20k triangles")
     parser.add_argument("--variant", default="llvm_ad_rgb")
+    parser.add_argument("--only", choices=["all", "hull", "iterations"], default="all")
+    parser.add_argument("--hull-grids", type=int, nargs="*", default=[32, 64, 128, 192, 256])
+    parser.add_argument("--hull-views", type=int, nargs="*", default=[4, 8, 16, 32])
+    parser.add_argument("--hull-image", type=int, default=128, help="mask size in pixels")
     args = parser.parse_args()
 
     from invrender.variant import select_variant
@@ -91,6 +152,11 @@ def main() -> None:
     select_variant(args.variant)
     import drjit as dr
     import mitsuba as mi
+
+    if args.only in ("all", "hull"):
+        bench_hull(args.hull_grids, args.hull_views, args.hull_image, 5000)
+        if args.only == "hull":
+            return
 
     integrator = mi.load_dict({"type": args.integrator, "sppi": 0})
     print(

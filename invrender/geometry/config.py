@@ -18,9 +18,10 @@ class _Strict(BaseModel):
 
 
 class InitialShape(_Strict):
-    """Where the optimized mesh starts: the scene's own mesh, a fitted sphere/ellipsoid, a file."""
+    """Where the optimized mesh starts: the scene's own mesh, a fitted sphere/ellipsoid, a file,
+    or the visual hull of the target masks (any genus)."""
 
-    type: Literal["scene", "sphere", "ellipsoid", "file"] = "sphere"
+    type: Literal["scene", "sphere", "ellipsoid", "file", "visual_hull"] = "sphere"
     path: str | None = Field(None, description="mesh file for type: file (PLY/OBJ/GLB/STL)")
     subdivisions: int = Field(3, ge=0, le=7, description="ico-sphere level (3: 1280 triangles)")
     fill: float = Field(
@@ -28,6 +29,13 @@ class InitialShape(_Strict):
     )
     radii: tuple[float, float, float] = Field(
         (1.0, 1.0, 1.0), description="ellipsoid: relative radii along x, y, z (times the radius)"
+    )
+    resolution: int = Field(
+        128, ge=16, le=512, description="visual_hull: voxels along the object's longest side"
+    )
+    triangles: int = Field(5000, ge=100, description="visual_hull: triangles after remeshing")
+    threshold: float = Field(
+        0.5, gt=0, lt=1, description="visual_hull: mask value above which a pixel is the object"
     )
 
     @model_validator(mode="after")

@@ -18,7 +18,8 @@ from invrender.geometry.shapes import (
 
 
 def initial_shape(spec: InitialShape, dataset: Any, scene_mesh: Mesh) -> Mesh:
-    """(V, F) to start from: the scene's mesh, a file, or a sphere/ellipsoid fitted to the views.
+    """(V, F) to start from: the scene's mesh, a file, a sphere/ellipsoid fitted to the views, or
+    the visual hull of the training views' masks (its genus is what the masks imply).
 
     The fit uses the training views' cameras; when every view has a mask, the radius matches the
     masks' extent, otherwise it covers ``spec.fill`` of the narrowest view.
@@ -27,6 +28,10 @@ def initial_shape(spec: InitialShape, dataset: Any, scene_mesh: Mesh) -> Mesh:
         return scene_mesh
     if spec.type == "file":
         return load_mesh(spec.path)
+    if spec.type == "visual_hull":
+        from invrender.geometry.visual_hull import visual_hull_mesh
+
+        return visual_hull_mesh(dataset, spec.resolution, spec.triangles, spec.threshold)
     views = [dataset.views[i] for i in dataset.train]
     cams = [v.camera for v in views]
     fovs = [horizontal_fov_degrees(c) for c in cams]

@@ -58,6 +58,7 @@ class GeometryPipeline(Pipeline):
         self._reference: tuple[np.ndarray, np.ndarray] | None = None
         self._silhouettes: Any = None  # SilhouetteRenderer, when geometry.mask_weight > 0
         self._mask_views: dict[tuple[int, int], tuple[Any, Any]] = {}
+        self._start_topology: dict[str, Any] = {}  # Topology of each mesh's start, kept by remesh
 
     # -- set-up ----------------------------------------------------------------------------
     def validate(self) -> list[str]:
@@ -84,6 +85,16 @@ class GeometryPipeline(Pipeline):
                 f"{self.ctx.config_name}: geometry.mask_weight: the silhouette loss supports one "
                 "optimized mesh; optimize one mesh or set the weight to 0"
             )
+        views = self.ctx.dataset.views
+        if self.spec.init.type == "visual_hull" and (
+            self.ctx.config.targets.masks == "none"
+            or any(i < len(views) and views[i].mask is None for i in self.ctx.dataset.train)
+        ):
+            problems.append(
+                f"{self.ctx.config_name}: geometry.init.type: 'visual_hull' carves the masks of "
+                "the training views; set targets.masks to 'alpha' (image alpha) or 'files' "
+                "(mask_path per frame)"
+            )
         if self.spec.mask_weight > 0 and any(
             self.ctx.dataset.views[i].mask is None for i in self.ctx.dataset.train
         ):
@@ -108,6 +119,7 @@ class GeometryPipeline(Pipeline):
         if self.meshes:
             return
         from invrender.geometry.initial import initial_shape
+        from invrender.geometry.topology import mesh_topology
 
         for key in self.geometry_keys():
             current = np.array(self.ctx.params[key], dtype=np.float64).reshape(-1, 3)
@@ -117,6 +129,7 @@ class GeometryPipeline(Pipeline):
             )
             self.meshes[key] = MeshVariable(key, vertices, faces)
             self._set_topology(self.meshes[key])
+            self._start_topology[key] = mesh_topology(faces)
 
     def _set_topology(self, mesh: MeshVariable) -> None:
         """Write the mesh's topology into the scene and rebuild its solver and regularizer data."""
@@ -244,18 +257,20 @@ class GeometryPipeline(Pipeline):
             self.remesh(opt, remesh.triangles[remesh.at.index(iteration + 1)])
 
     def remesh(self, opt: Any, triangles: int) -> None:
-        """Isotropic remesh of every optimized mesh to about ``triangles`` faces."""
-        from invrender.geometry.remesh import (
-            RemeshError,
-            edge_length_for_triangles,
-            remesh_isotropic,
-        )
+        """Isotropic remesh of every optimized mesh to about ``triangles`` faces.
+
+        The remesh must keep the start's genus and components (a coarse one can pinch a thin
+        handle shut): it is redone finer, and refused (the mesh is kept) if that does not help.
+        """
+        from invrender.geometry.remesh import RemeshError
+        from invrender.geometry.topology import mesh_topology
+        from invrender.geometry.visual_hull import remesh_keeping_topology
 
         for key, mesh in self.meshes.items():
-            length = edge_length_for_triangles(mesh.vertices, mesh.faces, triangles)
+            expected = self._start_topology.get(key) or mesh_topology(mesh.faces)
             try:
-                vertices, faces = remesh_isotropic(
-                    mesh.vertices, mesh.faces, length, self.spec.remesh.iterations
+                vertices, faces = remesh_keeping_topology(
+                    mesh.vertices, mesh.faces, triangles, self.spec.remesh.iterations, expected
                 )
             except RemeshError as exc:
                 print(f"invrender: {key}: {exc}; keeping the current mesh")
@@ -281,24 +296,28 @@ class GeometryPipeline(Pipeline):
 
     def metrics(self, iteration: int) -> dict[str, Any]:
         every = self.spec.eval_every
-        if not every or (iteration + 1) % every or self.reference_mesh() is None:
+        if not every or (iteration + 1) % every or not self.meshes:
             return {}
         from invrender.geometry.metrics import chamfer_and_normals
 
         mesh = next(iter(self.meshes.values()))
-        chamfer, _, consistency = chamfer_and_normals(
-            (mesh.vertices, mesh.faces), self.reference_mesh(), min(self.spec.eval_samples, 50_000)
-        )
-        return {
-            "chamfer": f"{chamfer:.6g}",
-            "normal_consistency": f"{consistency:.6g}",
-            "triangles": len(mesh.faces),
-        }
+        row: dict[str, Any] = {}
+        if self.reference_mesh() is not None:
+            chamfer, _, consistency = chamfer_and_normals(
+                (mesh.vertices, mesh.faces),
+                self.reference_mesh(),
+                min(self.spec.eval_samples, 50_000),
+            )
+            row = {"chamfer": f"{chamfer:.6g}", "normal_consistency": f"{consistency:.6g}"}
+        row["triangles"] = len(mesh.faces)
+        row.update(topology_report(mesh.vertices, mesh.faces))
+        return row
 
     def summary(self) -> dict[str, Any]:
         """Final mesh quality: always watertightness and self-intersections; vs the reference
         mesh (if given) Chamfer as a fraction of its bbox diagonal and normal consistency."""
         from invrender.geometry.metrics import compare_meshes, is_watertight, self_intersections
+        from invrender.geometry.topology import mesh_topology
 
         out: dict[str, Any] = {}
         for key, mesh in self.meshes.items():
@@ -313,6 +332,10 @@ class GeometryPipeline(Pipeline):
                     "self_intersections": self_intersections(mesh.vertices, mesh.faces),
                 }
             report["triangles"] = len(mesh.faces)
+            topology = mesh_topology(mesh.faces)
+            report.update(genus=topology.genus, components=topology.components)
+            if key in self._start_topology:
+                report["genus_at_start"] = self._start_topology[key].genus
             out[key] = report
         if len(out) == 1:
             return {"geometry": next(iter(out.values()))}
@@ -334,6 +357,20 @@ class GeometryPipeline(Pipeline):
             mesh.vertices = np.asarray(state[f"{key}/anchor"], dtype=np.float64)
             mesh.faces = np.asarray(state[f"{key}/faces"], dtype=np.int32)
             self._set_topology(mesh)
+
+
+def topology_report(vertices: np.ndarray, faces: np.ndarray) -> dict[str, Any]:
+    """Genus, components, watertightness and self-intersections of a mesh (metrics/summary)."""
+    from invrender.geometry.metrics import is_watertight, self_intersections
+    from invrender.geometry.topology import mesh_topology
+
+    topology = mesh_topology(faces)
+    return {
+        "genus": topology.genus,
+        "components": topology.components,
+        "watertight": is_watertight(vertices, faces),
+        "self_intersections": self_intersections(vertices, faces),
+    }
 
 
 def current_vertices(mesh: MeshVariable) -> np.ndarray:
