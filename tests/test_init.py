@@ -90,6 +90,8 @@ def test_template_parameters_and_errors(tmp_path):
     hull = {**base, "scene": {"object": {"shape": "visual_hull"}}}
     with pytest.raises(ConfigError, match="visual_hull starts a geometry or joint pipeline"):
         load(hull)
+    hull_joint = {**hull, "optimize": {"pipeline": "joint"}}
+    assert load(hull_joint).geometry.init.type == "visual_hull"  # issue 13's carving start
     both = {**base, "scene": {"object": {"shape": "sphere"}, "file": "x.xml"}}
     with pytest.raises(ConfigError, match="exactly one of scene.file, scene.dict or scene.object"):
         load(both)
