@@ -189,5 +189,9 @@ def export(run_dir: Path, formats: tuple[str, ...], out: Path | None, variant: s
         click.echo(f"{fmt}: {', '.join(paths)}")
 
 
+from invrender.batch.commands import batch  # noqa: E402 - needs main and user_errors above
+
+main.add_command(batch)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
