@@ -27,6 +27,7 @@ from invrender.files import write_text
 STOP_SIGNAL = signal.SIGUSR2
 STOP_WAIT_S = 80.0  # less than submitit's default signal delay (90 s before the kill)
 INTERRUPTED_EXIT = 130
+POLL_S = 0.2
 
 
 class RunFailed(RuntimeError):
@@ -38,6 +39,17 @@ def read_summary(run_dir: Path) -> dict[str, Any] | None:
         return json.loads((run_dir / "summary.json").read_text())
     except (OSError, ValueError):
         return None
+
+
+def _exited(proc: subprocess.Popen[bytes]) -> bool:
+    """Whether the child ended, without waiting on it (the interrupted poll may hold its lock)."""
+    if proc.returncode is not None:
+        return True
+    try:
+        stat = Path(f"/proc/{proc.pid}/stat").read_text()
+    except OSError:
+        return proc.poll() is not None  # no /proc (macOS): ask Popen
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")  # a zombie has exited
 
 
 def has_checkpoint(run_dir: Path) -> bool:
@@ -121,7 +133,10 @@ class OptimizeJob(submitit.helpers.Checkpointable):
             out.write(f"\n== {stamp} job {job}: {' '.join(cmd)}\n".encode())
             out.flush()
             self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-            code = self._proc.wait()
+            # Poll instead of a blocking wait(): submitit's signal handler runs checkpoint() inside
+            # this frame, and a blocking wait() would hold the lock that its own wait needs.
+            while (code := self._proc.poll()) is None:
+                time.sleep(POLL_S)
         summary = read_summary(run_dir)
         if code == 0 and summary and summary.get("status") == "completed":
             return summary
@@ -134,9 +149,10 @@ class OptimizeJob(submitit.helpers.Checkpointable):
         proc = self._proc
         if proc is not None and proc.poll() is None:
             proc.send_signal(STOP_SIGNAL)  # the runner stops after this iteration, checkpoints
-            try:
-                proc.wait(timeout=STOP_WAIT_S)
-            except subprocess.TimeoutExpired:
+            deadline = time.monotonic() + STOP_WAIT_S
+            while not _exited(proc) and time.monotonic() < deadline:
+                time.sleep(POLL_S)
+            if not _exited(proc):
                 proc.kill()  # the last periodic checkpoint is still there to resume from
         fresh = OptimizeJob(
             self.name,

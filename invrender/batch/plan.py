@@ -78,17 +78,22 @@ def expand(spec: BatchSpec) -> list[RunPlan]:
     runs: list[RunPlan] = []
     problems: list[str] = []
     bases: dict[str, int] = {}
-    for config in spec.configs:
+    for i, config in enumerate(spec.configs):
+        if not Path(config).is_file():
+            problems.append(f"{spec.where('configs', i)}: configs.{i}: config not found: {config}")
+            continue
         try:
             loaded = load_config(config)
         except InvrenderError as exc:
             problems += str(exc).splitlines()
             continue
         data = loaded.config.model_dump(mode="json", by_alias=True)
-        for key in [*spec.set, *spec.sweep, *spec.zip]:
-            problem = _key_problem(data, key)
-            if problem:
-                problems.append(f"{config}: {key}: {problem}")
+        for section in ("set", "sweep", "zip"):
+            for key in getattr(spec, section):
+                problem = _key_problem(data, key)
+                if problem:
+                    where = spec.where(section, key)
+                    problems.append(f"{where}: {section}.{key}: {problem} in {config}")
         base = loaded.name
         bases[base] = bases.get(base, 0) + 1
         stem = base if bases[base] == 1 else f"{base}-{bases[base]}"
@@ -130,7 +135,7 @@ def _key_problem(data: Any, dotted: str) -> str | None:
         else:
             at = ".".join(path) or "(top level)"
             known = ", ".join(sorted(node)) if isinstance(node, dict) else f"{len(node)} items"
-            return f"not a key of the config (at {at}: {known}); fix the sweep key"
+            return f"not a key of the config (at {at}: {known})"
         path.append(part)
     return None
 

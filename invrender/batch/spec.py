@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from invrender.config.yaml_lines import line_index, line_of
 from invrender.errors import ConfigError
@@ -51,6 +51,10 @@ class BatchSpec(_Strict):
     variant: Literal["auto", "llvm_ad_rgb", "cuda_ad_rgb"] = "auto"
     out: str | None = Field(None, description="batch folder (default batches/<name>)")
     slurm: SlurmSettings = Field(default_factory=SlurmSettings)
+    _where: Any = PrivateAttr(default=None)  # key path -> "FILE:LINE" of the batch file
+
+    def where(self, *loc: Any) -> str:
+        return self._where(loc) if self._where else "command line"
 
 
 def read_batch_file(path: Path) -> tuple[BatchSpec, Path]:
@@ -78,6 +82,7 @@ def read_batch_file(path: Path) -> tuple[BatchSpec, Path]:
     if spec.out is not None:
         spec.out = str(_absolute(spec.out, base))
     check_grid(spec, where)
+    spec._where = where
     return spec, base
 
 
