@@ -56,9 +56,7 @@ def batch_file(tmp_path: Path, text: str) -> Path:
         ),
     ],
 )
-def test_bad_batch_file_is_one_line_exit_2_nothing_written(
-    tmp_path, config, body, line, expected
-):
+def test_bad_batch_file_is_one_line_exit_2_nothing_written(tmp_path, config, body, line, expected):
     path = batch_file(tmp_path, body + f"out: {tmp_path / 'out'}\n")
     result = run_cli(str(path))
     assert result.exit_code == 2, result.output
