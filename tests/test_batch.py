@@ -155,3 +155,16 @@ def test_slurm_settings_become_sbatch_lines(tmp_path, config):
         "#SBATCH --signal=USR2@90",
     ):
         assert line in script, script
+
+
+def test_shipped_batch_example_validates():
+    from tests.helpers import CONFIGS
+
+    spec, _ = read_batch_file(CONFIGS / "batches" / "texture_sweep.yaml")
+    names = [r.name for r in expand(spec)]
+    assert names == [
+        "material_texture.spp-4.type-prb",
+        "material_texture.spp-4.type-direct_projective",
+        "material_texture.spp-16.type-prb",
+        "material_texture.spp-16.type-direct_projective",
+    ]

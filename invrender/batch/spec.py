@@ -6,6 +6,7 @@ submitted. The shorthand on the command line (configs + ``--sweep key=a,b``) bui
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -138,7 +139,7 @@ def check_grid(spec: BatchSpec, where: Any) -> None:
 
 def _absolute(p: str, base: Path) -> Path:
     path = Path(p).expanduser()
-    return path if path.is_absolute() else base / path
+    return Path(os.path.normpath(path if path.is_absolute() else base / path))
 
 
 def parse_sweep_option(item: str) -> tuple[str, list[Any]]:
