@@ -150,34 +150,41 @@ def final_variables(run_dir: Path) -> dict[str, np.ndarray]:
 def test_preempted_job_resumes_from_its_checkpoint_and_ends_like_an_uninterrupted_run(
     slurm, targets, tmp_path
 ):
-    # The same config twice: run 0 is pre-empted, run 1 is the uninterrupted reference.
+    # The same config three times: run 0 gets pre-emption's USR2 (submitit's checkpoint and
+    # requeue), run 1 a plain `scontrol requeue` (SIGTERM), run 2 is the uninterrupted reference.
     out = tmp_path / "pre"
     sets = ["--set", "optimize.iterations=40", "--set", "output.preview_every=2"]
-    batch("run", str(targets), str(targets), *sets, "--executor", "slurm", "--out", str(out))
+    cfg = str(targets)
+    batch("run", cfg, cfg, cfg, *sets, "--executor", "slurm", "--out", str(out))
     entries = json.loads((out / "batch.json").read_text())["runs"]
-    job = entries[0]["job_id"]
-    run_dir = out / "runs" / entries[0]["name"]
+    jobs = [e["job_id"] for e in entries]
+    run_dirs = [out / "runs" / e["name"] for e in entries]
+    logs = [out / "logs" / f"{e['name']}.log" for e in entries]
 
-    def iterations_done() -> int:
+    def iterations_done(run_dir: Path) -> int:
         try:
             return len(read_csv(run_dir / "metrics.csv"))
         except OSError:
             return 0
 
-    wait_until(lambda: iterations_done() >= 2, 120, "the first iterations")
-    subprocess.run(["scancel", "--signal=USR2", job], check=True)  # what pre-emption sends
-    log = out / "logs" / f"{entries[0]['name']}.log"
-    wait_until(lambda: "status: interrupted" in log.read_text(), 60, "the checkpoint")
-    stopped_at = checkpoint.load(checkpoint.latest(run_dir / "checkpoints")).iteration
-    assert 2 <= stopped_at < 40
-    # submitit requeued the job; SLURM holds a requeued job ~2 min (BeginTime): release it now.
-    wait_until(lambda: slurm_states([job]).get(job) == "PENDING", 60, "the requeue")
-    subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)
-    wait_until(lambda: all(s.state == "completed" for s in batch_states(out)), 180, "both runs")
-    assert f"--resume {run_dir}" in log.read_text()  # the requeued job resumed, not restarted
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["status"] == "completed" and summary["iterations"] == 40
-    a, b = final_variables(run_dir), final_variables(out / "runs" / entries[1]["name"])
-    assert a.keys() == b.keys()
-    for key in a:
-        np.testing.assert_allclose(a[key], b[key], atol=1e-5, err_msg=key)
+    for i, cmd in enumerate((["scancel", "--signal=USR2"], ["scontrol", "requeue"])):
+        wait_until(lambda i=i: iterations_done(run_dirs[i]) >= 2, 120, "the first iterations")
+        subprocess.run([*cmd, jobs[i]], check=True)
+    for i in range(2):
+        wait_until(lambda i=i: "status: interrupted" in logs[i].read_text(), 60, "a checkpoint")
+        stopped_at = checkpoint.load(checkpoint.latest(run_dirs[i] / "checkpoints")).iteration
+        assert 2 <= stopped_at < 40
+        # Requeued; SLURM holds a requeued job ~2 min (BeginTime): release it now.
+        wait_until(lambda i=i: slurm_states([jobs[i]]).get(jobs[i]) == "PENDING", 60, "requeue")
+        subprocess.run(["scontrol", "update", f"JobId={jobs[i]}", "StartTime=now"], check=True)
+    wait_until(lambda: all(s.state == "completed" for s in batch_states(out)), 240, "all runs")
+    reference = final_variables(run_dirs[2])
+    for i in range(2):
+        assert f"--resume {run_dirs[i]}" in logs[i].read_text()  # resumed, not restarted
+        summary = json.loads((run_dirs[i] / "summary.json").read_text())
+        assert summary["status"] == "completed" and summary["iterations"] == 40
+        resumed = final_variables(run_dirs[i])
+        assert resumed.keys() == reference.keys()
+        for key in resumed:
+            np.testing.assert_allclose(resumed[key], reference[key], atol=1e-5, err_msg=key)
+    assert "status: interrupted" not in logs[2].read_text()
