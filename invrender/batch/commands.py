@@ -112,8 +112,16 @@ def wait_for(batch_dir: Path, jobs: list, executor: str, poll_s: float = 2.0) ->
             except Exception:  # noqa: BLE001 - a failed run is reported by status
                 pass
         return
-    while any(s.state in ("queued", "running") for s in batch_states(batch_dir)):
-        time.sleep(poll_s)
+    from tqdm import tqdm
+
+    with tqdm(total=len(jobs), unit="run", desc="batch", dynamic_ncols=True) as bar:
+        while True:
+            states = batch_states(batch_dir)
+            ended = sum(s.state not in ("queued", "running") for s in states)
+            bar.update(max(0, ended - (len(states) - len(jobs)) - bar.n))
+            if ended == len(states):
+                break
+            time.sleep(poll_s)
 
 
 def _print_status(batch_dir: Path) -> None:
