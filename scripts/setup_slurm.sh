@@ -26,10 +26,11 @@ if command -v sinfo >/dev/null && [ -f "$CONF" ] && ready; then
     exit 0
 fi
 
-if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
+if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null \
+    || ! command -v pgrep >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
+    apt-get install -y -qq --no-install-recommends slurm-wlm munge procps >/dev/null
 fi
 
 # munge: a key, its run folder, the daemon.
