@@ -11,6 +11,7 @@ set -euo pipefail
 
 STATE_DIR="${INVRENDER_SLURM_DIR:-/var/tmp/invrender-slurm}"
 CONF=/etc/slurm/slurm.conf
+CONF_VERSION="invrender-slurm-conf 2"  # bump when the config below changes
 
 if [ "$(id -u)" != 0 ]; then
     echo "setup_slurm: needs root (apt-get, munge key, daemons); skipped" >&2
@@ -21,7 +22,9 @@ ready() {
     sinfo -h -o '%t' 2>/dev/null | grep -Eq '^(idle|mix|alloc|comp)'
 }
 
-if command -v sinfo >/dev/null && [ -f "$CONF" ] && ready; then
+# Both daemons here (the controller reports a dead slurmd as idle for minutes) and the node up.
+if command -v sinfo >/dev/null && command -v pgrep >/dev/null \
+    && grep -qs "$CONF_VERSION" "$CONF" && pgrep -x slurmctld >/dev/null && pgrep -x slurmd >/dev/null && ready; then
     echo "setup_slurm: SLURM already running ($(sinfo -h -o '%P %t %N' | head -1))"
     exit 0
 fi
@@ -53,11 +56,15 @@ CPUS=$(nproc)
 MEM_MB=$(awk '/MemTotal/ {print int($2 / 1024 * 0.8)}' /proc/meminfo)
 cat >"$CONF" <<EOF
 # Written by invrender scripts/setup_slurm.sh: a one-node test cluster on localhost.
+# $CONF_VERSION
 ClusterName=local
 SlurmctldHost=localhost
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+# Job credentials live 10 s (default 120): a requeued job released early (scontrol update
+# StartTime=now) dies of a revoked credential until they expire.
+AuthInfo=cred_expire=10
 StateSaveLocation=$STATE_DIR/state
 SlurmdSpoolDir=$STATE_DIR/spool
 SlurmctldPidFile=$STATE_DIR/run/slurmctld.pid
@@ -79,8 +86,12 @@ NodeName=localhost CPUs=$CPUS RealMemory=$MEM_MB State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 EOF
 
-pgrep -x slurmctld >/dev/null || slurmctld
-pgrep -x slurmd >/dev/null || slurmd
+if pgrep -x slurmctld >/dev/null; then
+    scontrol reconfigure  # an older config of ours: the running daemons read the new one
+else
+    slurmctld
+fi
+pgrep -x slurmd >/dev/null || slurmd -N localhost
 for _ in $(seq 60); do
     if ready; then
         scontrol update nodename=localhost state=resume >/dev/null 2>&1 || true

@@ -174,9 +174,13 @@ def test_preempted_job_resumes_from_its_checkpoint_and_ends_like_an_uninterrupte
         wait_until(lambda i=i: "status: interrupted" in logs[i].read_text(), 60, "a checkpoint")
         stopped_at = checkpoint.load(checkpoint.latest(run_dirs[i] / "checkpoints")).iteration
         assert 2 <= stopped_at < 40
-        # Requeued; SLURM holds a requeued job ~2 min (BeginTime): release it now.
         wait_until(lambda i=i: slurm_states([jobs[i]]).get(jobs[i]) == "PENDING", 60, "requeue")
-        subprocess.run(["scontrol", "update", f"JobId={jobs[i]}", "StartTime=now"], check=True)
+    # SLURM holds a requeued job ~2 min (Reason=BeginTime). Release both once the old job
+    # credentials have expired (cred_expire=10 s on the test cluster): earlier, the relaunch
+    # dies of a revoked credential.
+    time.sleep(12)
+    for job in jobs[:2]:
+        subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)
     wait_until(lambda: all(s.state == "completed" for s in batch_states(out)), 240, "all runs")
     reference = final_variables(run_dirs[2])
     for i in range(2):

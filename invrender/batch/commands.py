@@ -103,7 +103,7 @@ def _is_batch_file(path: Path) -> bool:
 
 def wait_for(batch_dir: Path, jobs: list, executor: str, poll_s: float = 2.0) -> None:
     """Block until no run of the batch is queued or running (SLURM: by its states)."""
-    from invrender.batch.status import batch_states
+    from invrender.batch.status import ACTIVE, batch_states
 
     if executor != "slurm":
         for job in jobs:
@@ -117,7 +117,10 @@ def wait_for(batch_dir: Path, jobs: list, executor: str, poll_s: float = 2.0) ->
     with tqdm(total=len(jobs), unit="run", desc="batch", dynamic_ncols=True) as bar:
         while True:
             states = batch_states(batch_dir)
-            ended = sum(s.state not in ("queued", "running") for s in states)
+            # Ended for us and for SLURM (summary.json comes a moment before the job's end).
+            ended = sum(
+                s.state not in ("queued", "running") and s.slurm_state not in ACTIVE for s in states
+            )
             bar.update(max(0, ended - (len(states) - len(jobs)) - bar.n))
             if ended == len(states):
                 break
