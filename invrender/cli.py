@@ -289,5 +289,9 @@ def hull(
     )
 
 
+from invrender.batch.commands import batch  # noqa: E402 - needs main and user_errors above
+
+main.add_command(batch)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -26,6 +26,7 @@ from invrender.run_folder import (
 )
 from invrender.session import Session
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR2)
 SEED_STRIDE = 7919  # distinct render seeds per (iteration, view slot)
 
 
@@ -135,6 +136,8 @@ class Runner:
 
         cfg, out = self.s.config.optimize, self.s.config.output
         previous = signal.signal(signal.SIGINT, self._on_sigint)
+        # Batch jobs: SLURM pre-emption (USR2 via submitit) and kills (TERM) stop the same way.
+        stops = {sig: signal.signal(sig, self._on_stop_signal) for sig in STOP_SIGNALS}
         status = "completed"
         t_start = time.perf_counter() - self.elapsed
         bar = tqdm(
@@ -167,6 +170,8 @@ class Runner:
         finally:
             bar.close()
             signal.signal(signal.SIGINT, previous)
+            for sig, handler in stops.items():
+                signal.signal(sig, handler)
         return self.finish(status)
 
     def on_iteration_end(self, iteration: int) -> None:
@@ -177,6 +182,12 @@ class Runner:
             raise KeyboardInterrupt
         self.stop_requested = True
         print("\ninvrender: stopping after this iteration (Ctrl-C again to abort at once)")
+
+    def _on_stop_signal(self, signum: int, frame: Any) -> None:
+        """Unlike a second Ctrl-C, a repeated TERM/USR2 (the job and its step) does not abort."""
+        if not self.stop_requested:
+            print(f"\ninvrender: {signal.Signals(signum).name}: stopping after this iteration")
+        self.stop_requested = True
 
     def _row(self, it: int, loss: float, dt: float) -> dict[str, Any]:
         row: dict[str, Any] = {

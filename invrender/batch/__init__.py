@@ -1,0 +1,1 @@
+"""Batches of runs (configs x sweeps) through submitit: SLURM job arrays, local processes, debug."""
