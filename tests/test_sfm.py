@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image  # at the top: PIL saving PNGs after a first import of pycolmap can crash
 
 from invrender.cli import main
 from invrender.data.transforms import read_transforms
@@ -42,14 +43,21 @@ def small_set(tmp_path_factory, variant) -> tuple[Path, Path, list]:
 
 
 def test_cameras_recovers_the_true_cameras_fast(small_set, tmp_path):
+    """The default lens model (radial) on photos from a pinhole camera: the estimated
+    distortion is far below a pixel, so the photos are kept bit for bit (no resampling, no crop)
+    and the camera is written as a pinhole."""
     photos, masks, truth = small_set
     out = tmp_path / "dataset"
-    res = run("cameras", photos, "--out", out, "--masks", masks, "--camera-model", "pinhole")
+    res = run("cameras", photos, "--out", out, "--masks", masks)
     assert res.exit_code == 0, res.output
     assert "views registered         20 / 20" in res.output
+    assert "photos used as they are (not resampled)" in res.output
+    for src in sorted(photos.iterdir()):
+        assert (out / "images" / src.name).read_bytes() == src.read_bytes(), src.name
+    meta = json.loads((out / "transforms.json").read_text())
+    assert {(f["w"], f["h"]) for f in meta["frames"]} == {(256, 192)}
     assert "mean reprojection error" in res.output
     assert_cameras_match(out, truth, 20)
-    meta = json.loads((out / "transforms.json").read_text())
     norm = meta["invrender_normalization"]
     centres = np.array([np.array(f["transform_matrix"])[:3, 3] for f in meta["frames"]])
     assert abs(np.linalg.norm(centres, axis=1).mean() - 4.0) < 0.2  # look-at point at the origin
@@ -90,7 +98,6 @@ def bad_inputs(small_set, tmp: Path) -> dict[str, tuple[list, str]]:
     cases["empty"] = ([folder("empty")], "no photos found")
     cases["two"] = ([folder("two", all_photos[:2])], "needs at least 3")
     mixed = folder("mixed", all_photos[:4])
-    from PIL import Image
 
     Image.open(all_photos[4]).resize((128, 96)).save(mixed / "small.png")
     cases["mixed"] = ([mixed], "photos differ in size")
@@ -132,3 +139,47 @@ def test_existing_output_folder_is_not_overwritten(small_set, tmp_path):
     res = run("cameras", photos, "--out", tmp_path / "ds", "--quiet")
     assert res.exit_code == 2 and "already exists" in res.output
     assert (tmp_path / "ds" / "keep.txt").read_text() == "mine"
+
+
+def test_lens_shift_is_measured_on_the_image_border():
+    import pycolmap
+
+    from invrender.data.sfm import lens_shift_px
+
+    def cam(k: float):
+        return pycolmap.Camera(
+            model="SIMPLE_RADIAL", width=320, height=240, params=[300.0, 160.0, 120.0, k]
+        )
+
+    assert lens_shift_px(cam(0.0)) < 1e-9
+    # Radial shift at the corner (r = 200 px): k (r / f)^2 r to first order.
+    for k in (1e-3, -1e-3, 2e-2):
+        assert lens_shift_px(cam(k)) == pytest.approx(abs(k) * (200 / 300) ** 2 * 200, rel=0.1)
+
+
+def test_a_real_lens_is_undistorted_at_full_size(tmp_path):
+    """Distortion the data support is undistorted, keeping the photo's size and intrinsics
+    (no crop to the valid region)."""
+    import pycolmap
+
+    from invrender.data.sfm import undistort_full_size
+
+    (tmp_path / "img").mkdir()
+    (tmp_path / "model").mkdir()
+    pixels = (np.random.default_rng(0).random((48, 64, 3)) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "img" / "a.png")
+    rec = pycolmap.Reconstruction()
+    cam = pycolmap.Camera(model="SIMPLE_RADIAL", width=64, height=48, params=[60, 32, 24, 0.1])
+    cam.camera_id = 1
+    rec.add_camera_with_trivial_rig(cam)
+    rec.add_image_with_trivial_frame(
+        pycolmap.Image(name="a.png", camera_id=1, image_id=1), pycolmap.Rigid3d()
+    )
+    rec.write(str(tmp_path / "model"))
+    out = undistort_full_size(tmp_path / "model", tmp_path / "img", tmp_path / "out")
+    pinhole = out.cameras[1]
+    assert (pinhole.width, pinhole.height) == (64, 48)
+    assert list(pinhole.params) == pytest.approx([60, 60, 32, 24])
+    with Image.open(tmp_path / "out" / "images" / "a.png") as im:
+        assert im.size == (64, 48)
+        assert not np.array_equal(np.asarray(im.convert("RGB")), pixels)  # resampled
