@@ -183,3 +183,49 @@ def test_a_real_lens_is_undistorted_at_full_size(tmp_path):
     with Image.open(tmp_path / "out" / "images" / "a.png") as im:
         assert im.size == (64, 48)
         assert not np.array_equal(np.asarray(im.convert("RGB")), pixels)  # resampled
+
+
+def synthetic_model(folder: Path, k: float, seed: int = 0) -> None:
+    """A COLMAP model of 6 views of 400 points seen through a SIMPLE_RADIAL lens with
+    coefficient ``k``, observations with 0.3 px noise."""
+    import pycolmap
+
+    rng = np.random.default_rng(seed)
+    cam = pycolmap.Camera(model="SIMPLE_RADIAL", width=320, height=240, params=[300, 160, 120, k])
+    cam.camera_id = 1
+    rec = pycolmap.Reconstruction()
+    rec.add_camera_with_trivial_rig(cam)
+    pts = rng.uniform(-1.8, 1.8, (400, 3))
+    for i in range(6):
+        a = 2 * np.pi * i / 12
+        centre = np.array([4 * np.sin(a), 0.3 * i - 0.8, -4 * np.cos(a)])
+        z = -centre / np.linalg.norm(centre)
+        x = np.cross([0.0, 1.0, 0.0], z)
+        x /= np.linalg.norm(x)
+        r = np.stack([x, np.cross(z, x), z])
+        xy = cam.img_from_cam((pts - centre) @ r.T) + rng.normal(0, 0.3, (len(pts), 2))
+        im = pycolmap.Image(name=f"{i}.png", camera_id=1, image_id=i + 1)
+        im.points2D = pycolmap.Point2DList([pycolmap.Point2D(p) for p in xy])
+        rec.add_image_with_trivial_frame(im, pycolmap.Rigid3d(pycolmap.Rotation3d(r), -r @ centre))
+    for j, p in enumerate(pts):
+        track = pycolmap.Track()
+        for i in range(6):
+            track.add_element(i + 1, j)
+        rec.add_point3D(p, track)
+    folder.mkdir(parents=True)
+    rec.write(str(folder))
+
+
+def test_lens_terms_are_kept_only_where_the_observations_need_them(tmp_path):
+    """A pinhole refit that fits as well drops the lens (k = 0: its estimate fits noise);
+    a real lens (k = 0.02, about 1.8 px at the corners) raises the pinhole's error well above
+    2 % and is kept."""
+    from invrender.data.sfm import _pinhole_if_it_fits
+
+    synthetic_model(tmp_path / "k0", 0.0)
+    pinhole, why = _pinhole_if_it_fits(tmp_path / "k0", 1.0, 0.02)
+    assert pinhole is not None and "lens terms dropped" in why
+    assert next(iter(pinhole.cameras.values())).model_name == "SIMPLE_PINHOLE"
+    synthetic_model(tmp_path / "k2", 0.02)
+    pinhole, why = _pinhole_if_it_fits(tmp_path / "k2", 1.8, 0.02)
+    assert pinhole is None and "dropped" not in why, why

@@ -1,7 +1,8 @@
 """Cameras from photos: structure from motion with pycolmap, then a dataset invrender reads.
 
 SIFT features, exhaustive or sequential matching, incremental mapping with one shared camera,
-undistortion to pinhole images, a world normalized for inverse rendering (see
+undistortion to pinhole images (only where the lens terms matter; else the photos are kept as
+they are), a world normalized for inverse rendering (see
 :mod:`invrender.data.normalize`), and a report of how good the cameras are. Everything is built
 in a temporary folder next to the output and renamed into place at the end, so a failure leaves
 nothing half-written.
@@ -224,7 +225,7 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
                 _as_pinhole(cam)
             lens = f"lens shift {shift:.3f} px at most"
         else:
-            undist, lens = _pinhole_if_it_fits(model_dir, shift, opts.min_lens_gain)
+            undist, lens = _pinhole_if_it_fits(model_dir, shift, opts.min_lens_gain, opts.verbose)
         if undist is not None:
             undist_images, resampled = photos.folder, False
         else:
@@ -292,7 +293,9 @@ def lens_shift_px(cam: Any, samples: int = 64) -> float:
     return float(np.linalg.norm(pinhole - border, axis=1).max())
 
 
-def _pinhole_if_it_fits(model_dir: Path, shift: float, min_gain: float) -> tuple[Any | None, str]:
+def _pinhole_if_it_fits(
+    model_dir: Path, shift: float, min_gain: float, verbose: bool = False
+) -> tuple[Any | None, str]:
     """Refit the model with a distortion-free camera; the pinhole reconstruction when the lens
     terms explain the observations by less than ``min_gain`` (relative rms reprojection error),
     else None.
@@ -304,6 +307,7 @@ def _pinhole_if_it_fits(model_dir: Path, shift: float, min_gain: float) -> tuple
     import pycolmap
 
     ba = pycolmap.BundleAdjustmentOptions()
+    ba.print_summary = verbose
     rms = {}
     pinhole = None
     for name in ("lens", "pinhole"):
@@ -312,7 +316,13 @@ def _pinhole_if_it_fits(model_dir: Path, shift: float, min_gain: float) -> tuple
             for cam in rec.cameras.values():
                 _as_pinhole(cam)
             pinhole = rec
-        pycolmap.bundle_adjustment(rec, ba)
+        config = pycolmap.BundleAdjustmentConfig()
+        for image_id, image in rec.images.items():
+            if image.has_pose:
+                config.add_image(image_id)
+        config.fix_gauge(pycolmap.BundleAdjustmentGauge.THREE_POINTS)
+        # The adjuster itself, not pycolmap.bundle_adjustment: that one logs whatever the level.
+        pycolmap.create_default_bundle_adjuster(ba, config, rec).solve()
         rss, n = _reprojection_rss(rec)
         rms[name] = math.sqrt(rss / n)
     why = (
