@@ -77,17 +77,13 @@ def test_recovered_cameras_optimize_as_well_as_the_true_ones(tmp_path, variant):
     truth = photo_cameras(24, 320, 240)
     photos = render_photos(tmp_path / "photos", truth, spp=64)
     write_transforms(tmp_path / "photos" / "transforms.json", truth, [p.name for p in photos])
-    # The photos come from a pinhole camera: no lens model, no resampling of the targets.
-    res = run(
-        "cameras",
-        tmp_path / "photos",
-        "--out",
-        tmp_path / "ds",
-        "--quiet",
-        "--camera-model",
-        "pinhole",
-    )
+    # The default lens model (radial), as a new user runs it; the photos come from a pinhole
+    # camera, so the lens terms are dropped and the targets are not resampled.
+    res = run("cameras", tmp_path / "photos", "--out", tmp_path / "ds")
     assert res.exit_code == 0, res.output
+    print(next(ln for ln in res.output.splitlines() if ln.startswith("camera ")))
+    for p in photos:
+        assert (tmp_path / "ds" / "images" / p.name).read_bytes() == p.read_bytes(), p.name
     frames = read_transforms(tmp_path / "ds" / "transforms.json")
     print(camera_errors([f.camera for f in frames], truth))
     cams = aligned([f.camera for f in frames], truth)

@@ -1,7 +1,8 @@
 """Cameras from photos: structure from motion with pycolmap, then a dataset invrender reads.
 
 SIFT features, exhaustive or sequential matching, incremental mapping with one shared camera,
-undistortion to pinhole images, a world normalized for inverse rendering (see
+undistortion to pinhole images (only where the lens terms matter; else the photos are kept as
+they are), a world normalized for inverse rendering (see
 :mod:`invrender.data.normalize`), and a report of how good the cameras are. Everything is built
 in a temporary folder next to the output and renamed into place at the end, so a failure leaves
 nothing half-written.
@@ -46,6 +47,12 @@ class SfmOptions:
     seed: int = 0  # RANSAC and mapper seeds: the same photos give the same cameras
     progress: bool = True
     verbose: bool = False  # COLMAP's own log on stderr
+    # Photos are undistorted (resampled, so slightly blurred) only when the estimated lens
+    # distortion moves some border pixel by more than this; below it they are used as they are.
+    max_lens_shift: float = 0.1
+    # ... or when refitting without them raises the rms reprojection error by less than this
+    # fraction: the lens terms then fit noise, not the lens.
+    min_lens_gain: float = 0.02
 
 
 @dataclass
@@ -56,6 +63,8 @@ class SfmReport:
     points: int
     failed: dict[str, str] = field(default_factory=dict)  # photo -> reason
     camera: str = ""  # the recovered camera, in words
+    lens_shift_px: float = 0.0  # the most the estimated distortion moves a border pixel
+    resampled: bool = False  # photos undistorted (True) or used as they are (False)
     out_dir: Path | None = None
 
     def table(self) -> str:
@@ -80,6 +89,8 @@ class SfmReport:
             "points3D": self.points,
             "failed": self.failed,
             "camera": self.camera,
+            "lens_shift_px": self.lens_shift_px,
+            "resampled": self.resampled,
         }
 
 
@@ -201,17 +212,28 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
             f"{hint}, or take photos with more overlap and texture"
         )
     model_dir = _largest_model_dir(work / "sparse", rec)
+    dist_cam = next(iter(rec.cameras.values()))
+    shift = lens_shift_px(dist_cam)
     with bar("undistort", 1) as b:
-        pycolmap.undistort_images(
-            work / "undistorted",
-            model_dir,
-            photos.folder,
-            copy_policy=pycolmap.FileCopyType.copy,
-        )
+        undist = None
+        if shift <= opts.max_lens_shift:
+            # The lens moves no pixel by a visible amount: resampling would only blur the
+            # photos. Keep them bit for bit, with the camera as the pinhole of the same focal
+            # length and principal point.
+            undist = pycolmap.Reconstruction(str(model_dir))
+            for cam in undist.cameras.values():
+                _as_pinhole(cam)
+            lens = f"lens shift {shift:.3f} px at most"
+        else:
+            undist, lens = _pinhole_if_it_fits(model_dir, shift, opts.min_lens_gain, opts.verbose)
+        if undist is not None:
+            undist_images, resampled = photos.folder, False
+        else:
+            undist = undistort_full_size(model_dir, photos.folder, work / "undistorted")
+            undist_images, resampled = work / "undistorted" / "images", True
         b.update()
-    undist = pycolmap.Reconstruction(str(work / "undistorted" / "sparse"))
     with bar("write", 1) as b:
-        _write_dataset(tmp, photos, rec, undist, work / "undistorted" / "images", opts)
+        _write_dataset(tmp, photos, rec, undist, undist_images, opts, resampled)
         b.update()
     shutil.rmtree(work)
     cam = next(iter(undist.cameras.values()))
@@ -224,8 +246,122 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
         points=int(rec.num_points3D()),
         failed=failed,
         camera=f"{CAMERA_MODELS[opts.camera_model]} -> pinhole {cam.width}x{cam.height}, "
-        f"f = {fx:.1f} px (fov x {fov:.2f} deg)",
+        f"f = {fx:.1f} px (fov x {fov:.2f} deg); {lens}: "
+        + ("photos undistorted" if resampled else "photos used as they are (not resampled)"),
+        lens_shift_px=shift,
+        resampled=resampled,
     )
+
+
+def undistort_full_size(model_dir: Path, images: Path, out: Path) -> Any:
+    """Undistort the photos of ``model_dir`` into ``out/images`` at their own size (no crop to
+    the valid region, no rescale: focal length and principal point stay); the pinhole model."""
+    import pycolmap
+
+    undistort = pycolmap.UndistortCameraOptions()
+    undistort.min_scale = undistort.max_scale = 1.0
+    pycolmap.undistort_images(
+        out,
+        model_dir,
+        images,
+        copy_policy=pycolmap.FileCopyType.copy,
+        undistort_options=undistort,
+    )
+    return pycolmap.Reconstruction(str(out / "sparse"))
+
+
+def lens_shift_px(cam: Any, samples: int = 64) -> float:
+    """The largest distance (px) by which ``cam``'s lens distortion moves a pixel of the image
+    border, against the pinhole camera of the same focal length and principal point (radial
+    distortion grows outwards, so the border bounds the whole image)."""
+    w, h = float(cam.width), float(cam.height)
+    t = np.linspace(0.0, 1.0, samples)
+    border = np.concatenate(
+        [
+            np.stack([t * w, np.zeros_like(t)], 1),
+            np.stack([t * w, np.full_like(t, h)], 1),
+            np.stack([np.zeros_like(t), t * h], 1),
+            np.stack([np.full_like(t, w), t * h], 1),
+        ]
+    )
+    rays = np.asarray(cam.cam_from_img(border), dtype=np.float64)
+    fx, fy = float(cam.focal_length_x), float(cam.focal_length_y)
+    cx, cy = float(cam.principal_point_x), float(cam.principal_point_y)
+    pinhole = np.stack([fx * rays[:, 0] + cx, fy * rays[:, 1] + cy], 1)
+    if not np.isfinite(pinhole).all():  # the lens model does not invert there: far from pinhole
+        return math.inf
+    return float(np.linalg.norm(pinhole - border, axis=1).max())
+
+
+def _pinhole_if_it_fits(
+    model_dir: Path, shift: float, min_gain: float, verbose: bool = False
+) -> tuple[Any | None, str]:
+    """Refit the model with a distortion-free camera; the pinhole reconstruction when the lens
+    terms explain the observations by less than ``min_gain`` (relative rms reprojection error),
+    else None.
+
+    An effect size, not a likelihood test: with thousands of SIFT observations whose errors are
+    correlated, a spurious lens term is always "significant" (BIC keeps a k that lowers the rms
+    by 0.1 %), while a real lens that moves border pixels by a pixel raises the pinhole's error
+    by far more than a few per cent."""
+    import pycolmap
+
+    ba = pycolmap.BundleAdjustmentOptions()
+    ba.print_summary = verbose
+    rms = {}
+    pinhole = None
+    for name in ("lens", "pinhole"):
+        rec = pycolmap.Reconstruction(str(model_dir))
+        if name == "pinhole":
+            for cam in rec.cameras.values():
+                _as_pinhole(cam)
+            pinhole = rec
+        config = pycolmap.BundleAdjustmentConfig()
+        for image_id, image in rec.images.items():
+            if image.has_pose:
+                config.add_image(image_id)
+        config.fix_gauge(pycolmap.BundleAdjustmentGauge.THREE_POINTS)
+        # The adjuster itself, not pycolmap.bundle_adjustment: that one logs whatever the level.
+        pycolmap.create_default_bundle_adjuster(ba, config, rec).solve()
+        rss, n = _reprojection_rss(rec)
+        rms[name] = math.sqrt(rss / n)
+    why = (
+        f"lens shift {shift:.3f} px at most, rms reprojection {rms['lens']:.4f} px "
+        f"vs {rms['pinhole']:.4f} px without it"
+    )
+    if rms["pinhole"] > (1.0 + min_gain) * rms["lens"]:
+        return None, why
+    return pinhole, why + " (lens terms dropped)"
+
+
+def _reprojection_rss(rec: Any) -> tuple[float, int]:
+    """Sum of squared reprojection residuals (px^2) and the number of residuals (2 per
+    observation)."""
+    rss, n = 0.0, 0
+    for im in rec.images.values():
+        if not im.has_pose:
+            continue
+        for p in im.points2D:
+            if not p.has_point3D():
+                continue
+            proj = im.project_point(rec.points3D[p.point3D_id].xyz)
+            if proj is None:
+                continue
+            rss += float(np.sum((np.asarray(proj) - np.asarray(p.xy)) ** 2))
+            n += 2
+    return rss, max(n, 1)
+
+
+def _as_pinhole(cam: Any) -> None:
+    """Turn ``cam`` (in place) into the pinhole camera of its focal length and principal point."""
+    import pycolmap
+
+    fx, fy = float(cam.focal_length_x), float(cam.focal_length_y)
+    cx, cy = float(cam.principal_point_x), float(cam.principal_point_y)
+    if fx == fy:
+        cam.model, cam.params = pycolmap.CameraModelId.SIMPLE_PINHOLE, [fx, cx, cy]
+    else:
+        cam.model, cam.params = pycolmap.CameraModelId.PINHOLE, [fx, fy, cx, cy]
 
 
 def _largest_model_dir(sparse: Path, rec: Any) -> Path:
@@ -272,7 +408,13 @@ def _failure_reasons(db_path: Path, names: list[str], registered: set[str]) -> d
 
 
 def _write_dataset(
-    tmp: Path, photos: PhotoSet, rec: Any, undist: Any, undist_images: Path, opts: SfmOptions
+    tmp: Path,
+    photos: PhotoSet,
+    rec: Any,
+    undist: Any,
+    undist_images: Path,
+    opts: SfmOptions,
+    resampled: bool = True,
 ) -> None:
     """images/, masks/, colmap/ (undistorted model, COLMAP's world) and transforms.json."""
     images = sorted((im for im in undist.images.values() if im.has_pose), key=lambda im: im.name)
@@ -304,8 +446,11 @@ def _write_dataset(
         }
         if photos.masks:
             mask_name = f"masks/{Path(im.name).stem}.png"
-            dist_cam = rec.cameras[rec.find_image_with_name(im.name).camera_id]
-            _undistort_mask(photos.masks[im.name], dist_cam, cam, tmp / mask_name)
+            if resampled:
+                dist_cam = rec.cameras[rec.find_image_with_name(im.name).camera_id]
+                _undistort_mask(photos.masks[im.name], dist_cam, cam, tmp / mask_name)
+            else:
+                _copy_mask(photos.masks[im.name], tmp / mask_name)
             frame["mask_path"] = mask_name
         frames.append(frame)
     meta = {
@@ -323,6 +468,14 @@ def _write_dataset(
         },
     }
     (tmp / "transforms.json").write_text(json.dumps(meta, indent=2))
+
+
+def _copy_mask(src: Path, dst: Path) -> None:
+    """The mask as it is (one grey channel, PNG): its photo is not resampled either."""
+    from PIL import Image
+
+    with Image.open(src) as im:
+        im.convert("L").save(dst)
 
 
 def _undistort_mask(src: Path, dist_cam: Any, pinhole_cam: Any, dst: Path) -> None:
