@@ -39,7 +39,7 @@ def load_run(run_dir: Path, variant: str | None = None) -> Any:
     if latest is None:
         raise DataError(f"{run_dir}/checkpoints: no checkpoint to export from")
     session = prepare(load_config(config), variant, progress=False)
-    state = checkpoint.load(latest)
+    state, _path, _warnings = checkpoint.load_latest(run_dir / "checkpoints")
     session.pipeline.load_state_dict(state.pipeline)
     template = session.pipeline.variables()
     values = {k: type(template[k])(v) for k, v in state.variables.items() if k in template}

@@ -285,9 +285,10 @@ class Runner:
     def save_checkpoint(self) -> Path:
         meta = {"elapsed": self.elapsed, "seed": self.s.config.optimize.seed}
         state = ckpt_io.snapshot(self.opt, self.iteration, self.s.pipeline.state_dict(), meta)
-        path = ckpt_io.save(state, self.run_dir / "checkpoints")
+        # Metrics first: a kill between the two leaves metrics.csv ahead of the checkpoint (resume
+        # drops the extra rows), never behind it (those rows would be lost).
         self.metrics.flush()
-        return path
+        return ckpt_io.save(state, self.run_dir / "checkpoints")
 
     def evaluate(self) -> dict[str, Any]:
         """PSNR of each evaluation view rendered at ``eval_spp`` against its target."""
