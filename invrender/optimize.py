@@ -21,7 +21,7 @@ def run_optimization(
 ) -> tuple[dict[str, Any], Path]:
     """Run (or resume) one optimization; nothing is written before every input checks out."""
     from invrender import checkpoint
-    from invrender.runner import Runner
+    from invrender.runner import Runner, restore_threads
     from invrender.session import default_run_dir, prepare
 
     if resume is not None:
@@ -47,3 +47,5 @@ def run_optimization(
         return runner.run(), run_dir
     except OSError as exc:  # a full or failing disk: stop with one line, checkpoints intact
         raise RunStopped(write_failure(exc, run_dir, runner.iteration)) from None
+    finally:
+        restore_threads(runner._threads)  # also when the run stopped early

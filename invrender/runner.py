@@ -76,15 +76,16 @@ def restore_threads(count: int | None) -> None:
 def finite_probe(total: Any, opt: Any) -> Any:
     """``total`` if it and every gradient in ``opt`` are finite, else NaN (still on the device).
 
-    ``g * 0`` is 0 for a finite g and NaN for NaN/Inf, so one scalar carries the loss and the
-    finite flag together: the loop reads it back in the sync it does anyway."""
+    One scalar carries the loss and the finite flag together: the loop reads it back in the sync
+    it does anyway, and ``Optimizer.step(active=...)`` masks the update on the device. (``g * 0``
+    would not do: Dr.Jit folds it to 0.)"""
     import drjit as dr
 
     probe = total.array if dr.is_tensor_v(total) else total  # flat: Optimizer.step's mask
     for key in opt.keys():
         grad = dr.grad(opt[key])
-        flat = grad.array if dr.is_tensor_v(grad) else grad
-        probe = probe + dr.sum(dr.ravel(flat) * 0.0, axis=None)
+        flat = dr.ravel(grad.array if dr.is_tensor_v(grad) else grad)
+        probe = dr.select(dr.all(dr.isfinite(flat), axis=None), probe, dr.nan)
     return probe
 
 
@@ -210,7 +211,8 @@ class Runner:
                 bar.update(1)
                 if out.preview_every and self.iteration % out.preview_every == 0:
                     self.write_preview()
-                if out.checkpoint_every and self.iteration % out.checkpoint_every == 0:
+                every = out.checkpoint_every
+                if every and self.iteration % every == 0 and not self.bad_steps:  # none mid-streak
                     self.save_checkpoint()
                 self.on_iteration_end(it)
                 if self.stop_requested:
@@ -305,6 +307,7 @@ class Runner:
         from invrender.run_export import export_outputs
 
         restore_threads(self._threads)
+        self._threads = None
         self.save_checkpoint()
         self.write_preview(self.s.config.optimize.eval_spp)
         scores = self.evaluate()
