@@ -61,7 +61,8 @@ def loop_threads() -> int | None:
     if not wanted:
         return None
     before = dr.thread_count()
-    dr.set_thread_count(max(1, int(wanted)))
+    # The pool's workers come on top of the calling thread, which joins in while it waits.
+    dr.set_thread_count(max(1, int(wanted)) - 1)
     return before
 
 
