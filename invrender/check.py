@@ -32,6 +32,11 @@ def check_config(path: Path, overrides: tuple[str, ...] = (), variant: str | Non
         targets_note = f"{len(dataset.views)} views"
     scene = load_scene(cfg.scene, path.resolve().parent, name)
     params = mi.traverse(scene)
+    from invrender.session import run_problems
+
+    bad = run_problems(cfg, dataset, params, name)
+    if bad:
+        raise ConfigError(bad)
     groups = resolve_groups(params, cfg.optimize.params, name)
     pipeline = get_pipeline(cfg.optimize.pipeline, name)(
         RunContext(cfg, name, scene, params, dataset, groups)

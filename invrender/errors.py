@@ -23,3 +23,9 @@ class SetupError(InvrenderError):
 
 class DataError(InvrenderError):
     """Target images, cameras, masks or scene files are missing or inconsistent."""
+
+
+class RunStopped(InvrenderError):
+    """A run cannot go on (non-finite steps, a full disk); its last checkpoint is intact."""
+
+    exit_code = 3

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from invrender.faults import fault_point
+
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
@@ -32,6 +34,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        fault_point("write", str(path))  # tests: die or fail with the data written, not in place
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():

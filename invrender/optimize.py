@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from invrender.config.loader import load_config
-from invrender.errors import DataError
-from invrender.run_folder import CONFIG_NAME, create_run_dir
+from invrender.errors import DataError, RunStopped
+from invrender.run_folder import CONFIG_NAME, check_same_problem, create_run_dir, write_failure
 
 
 def run_optimization(
@@ -21,23 +21,31 @@ def run_optimization(
 ) -> tuple[dict[str, Any], Path]:
     """Run (or resume) one optimization; nothing is written before every input checks out."""
     from invrender import checkpoint
-    from invrender.runner import Runner
+    from invrender.runner import Runner, restore_threads
     from invrender.session import default_run_dir, prepare
 
     if resume is not None:
         if not (resume / CONFIG_NAME).is_file():
             raise DataError(f"{resume}: not a run folder (no {CONFIG_NAME}); check --resume")
         if checkpoint.latest(resume / "checkpoints") is None:
-            raise DataError(f"{resume}/checkpoints: no checkpoint to resume from")
+            # Killed before its first checkpoint: nothing to lose, it starts again (warned).
+            print(f"invrender: warning: {resume}: no checkpoint yet; starting from iteration 0")
         config = config or resume / CONFIG_NAME
     if config is None:
         raise DataError("give a CONFIG file (or --resume RUN_DIR)")
     loaded = load_config(config, overrides)
+    if resume is not None:
+        check_same_problem(resume, loaded)
     session = prepare(loaded, variant, progress=progress)
     run_dir = resume or output or default_run_dir(loaded)
     create_run_dir(run_dir, resume=resume is not None)
     if progress:
         print(f"invrender: writing {run_dir} (previews/ and loss.png update during the run)")
     runner = (runner_cls or Runner)(session, run_dir, progress=progress)
-    runner.start(resume=resume is not None)
-    return runner.run(), run_dir
+    try:
+        runner.start(resume=resume is not None)
+        return runner.run(), run_dir
+    except OSError as exc:  # a full or failing disk: stop with one line, checkpoints intact
+        raise RunStopped(write_failure(exc, run_dir, runner.iteration)) from None
+    finally:
+        restore_threads(runner._threads)  # also when the run stopped early

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,9 @@ def load_run(run_dir: Path, variant: str | None = None) -> Any:
     if latest is None:
         raise DataError(f"{run_dir}/checkpoints: no checkpoint to export from")
     session = prepare(load_config(config), variant, progress=False)
-    state = checkpoint.load(latest)
+    state, _path, warnings = checkpoint.load_latest(run_dir / "checkpoints")
+    for line in warnings:
+        print(f"invrender: warning: {line}", file=sys.stderr)
     session.pipeline.load_state_dict(state.pipeline)
     template = session.pipeline.variables()
     values = {k: type(template[k])(v) for k, v in state.variables.items() if k in template}

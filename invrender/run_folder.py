@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from invrender.errors import DataError
+from invrender.errors import DataError, InvrenderError
 from invrender.files import atomic_path, write_text
 
 CONFIG_NAME = "config.resolved.yaml"
@@ -19,12 +19,14 @@ CONFIG_NAME = "config.resolved.yaml"
 def create_run_dir(path: Path, resume: bool) -> Path:
     """Create (or, when resuming, reuse) the run folder; one clear error if it cannot be written."""
     try:
-        if path.exists() and not resume and any(path.iterdir()):
+        if path.exists() and not resume and _has_content(path):
             raise DataError(
                 f"{path}: run folder exists and is not empty (use --resume {path} "
                 "to continue it, or --output to choose another folder)"
             )
         path.mkdir(parents=True, exist_ok=True)
+        for stale in path.rglob(".*.partial*"):  # half-written files of a killed run
+            stale.unlink(missing_ok=True)
         for sub in ("previews", "checkpoints"):
             (path / sub).mkdir(exist_ok=True)
         probe = path / ".write-test"
@@ -40,6 +42,65 @@ def create_run_dir(path: Path, resume: bool) -> Path:
             "another with --output or output.dir)"
         ) from None
     return path
+
+
+def _has_content(path: Path) -> bool:
+    """Anything but what a run killed at its start leaves: empty previews/ and checkpoints/,
+    half-written files (atomic_path's temporary names)."""
+    for entry in path.iterdir():
+        if entry.name.startswith(".") and ".partial" in entry.name:
+            continue
+        if entry.name in ("previews", "checkpoints") and entry.is_dir():
+            if any(entry.iterdir()):
+                return True
+        else:
+            return True
+    return False
+
+
+# The parts of a config that define what a run optimizes; --resume refuses a config that differs.
+_PROBLEM_KEYS = ("targets", "scene", "geometry", "integrator")
+
+
+def check_same_problem(run_dir: Path, loaded: Any) -> None:
+    """Refuse ``optimize CONFIG --resume RUN`` when RUN was made for another problem.
+
+    Iterations, learning rates, schedules and output settings may change on resume; the targets,
+    scene, pipeline and optimized keys may not (the checkpoint would not fit, or mean nothing)."""
+    from invrender.config.loader import load_config
+
+    try:
+        before = load_config(run_dir / CONFIG_NAME).config
+    except InvrenderError as exc:
+        raise DataError(
+            f"{run_dir}/{CONFIG_NAME}: cannot read: {str(exc).splitlines()[0]}"
+        ) from None
+    now = loaded.config
+    old, new = before.model_dump(mode="json"), now.model_dump(mode="json")
+    differ = [k for k in _PROBLEM_KEYS if old.get(k) != new.get(k)]
+    if before.optimize.pipeline != now.optimize.pipeline:
+        differ.append("optimize.pipeline")
+    if [p.key for p in before.optimize.params] != [p.key for p in now.optimize.params]:
+        differ.append("optimize.params.*.key")
+    if differ:
+        raise DataError(
+            f"{loaded.path}: --resume {run_dir}: that run folder was made by another config "
+            f"({', '.join(differ)} differ); resume it without CONFIG, or give a new --output"
+        )
+
+
+def write_failure(exc: OSError, run_dir: Path, iteration: int) -> str:
+    """The one line for a write that failed during a run (disk full, folder gone, read-only)."""
+    from invrender.checkpoint import latest
+
+    what = exc.strerror or type(exc).__name__
+    where = exc.filename or run_dir
+    last = latest(run_dir / "checkpoints")
+    kept = f"the last checkpoint {last.name} is intact" if last else "no checkpoint was written yet"
+    return (
+        f"{where}: cannot write ({what}); the run stopped at iteration {iteration} and {kept}: "
+        f"free space, then `invrender optimize --resume {run_dir}`"
+    )
 
 
 class MetricsLog:

@@ -6,6 +6,7 @@ It also owns the run folder while running: metrics, previews, checkpoints, resum
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import numpy as np
 
 from invrender import checkpoint as ckpt_io
 from invrender.config.loader import dump_config
-from invrender.errors import InvrenderError
+from invrender.errors import InvrenderError, RunStopped
 from invrender.losses import LOSSES, psnr
 from invrender.previews import write_preview
 from invrender.run_folder import (
@@ -28,6 +29,9 @@ from invrender.session import Session
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR2)
 SEED_STRIDE = 7919  # distinct render seeds per (iteration, view slot)
+# Dr.Jit worker threads for the loop. LLVM's threads sum gradients with atomics in a varying
+# order, so runs differ in the last bit; INVRENDER_THREADS=1 makes them bit-reproducible.
+THREADS_ENV = "INVRENDER_THREADS"
 
 
 def pick_views(seed: int, iteration: int, train: list[int], count: int) -> list[int]:
@@ -48,6 +52,45 @@ def to_float(x: Any) -> float:
     return float((x.array if dr.is_tensor_v(x) else x)[0])
 
 
+def loop_threads() -> int | None:
+    """Apply ``INVRENDER_THREADS`` to Dr.Jit for the loop; return the count to restore after."""
+    import os
+
+    import drjit as dr
+
+    wanted = os.environ.get(THREADS_ENV, "").strip()
+    if not wanted:
+        return None
+    before = dr.thread_count()
+    # The pool's workers come on top of the calling thread, which joins in while it waits.
+    dr.set_thread_count(max(1, int(wanted)) - 1)
+    return before
+
+
+def restore_threads(count: int | None) -> None:
+    """Back to the default pool (Mitsuba's EXR writer hangs on a single-thread pool)."""
+    import drjit as dr
+
+    if count is not None:
+        dr.set_thread_count(count)
+
+
+def finite_probe(total: Any, opt: Any) -> Any:
+    """``total`` if it and every gradient in ``opt`` are finite, else NaN (still on the device).
+
+    One scalar carries the loss and the finite flag together: the loop reads it back in the sync
+    it does anyway, and ``Optimizer.step(active=...)`` masks the update on the device. (``g * 0``
+    would not do: Dr.Jit folds it to 0.)"""
+    import drjit as dr
+
+    probe = total.array if dr.is_tensor_v(total) else total  # flat: Optimizer.step's mask
+    for key in opt.keys():
+        grad = dr.grad(opt[key])
+        flat = dr.ravel(grad.array if dr.is_tensor_v(grad) else grad)
+        probe = dr.select(dr.all(dr.isfinite(flat), axis=None), probe, dr.nan)
+    return probe
+
+
 class Runner:
     """Runs one :class:`Session` into ``run_dir``."""
 
@@ -61,16 +104,21 @@ class Runner:
         self.iteration = 0
         self.metrics = MetricsLog(run_dir / "metrics.csv")
         self.elapsed = 0.0
+        self.bad_steps = 0  # non-finite steps in a row (skipped; optimize.max_bad_steps stops)
         self._scaled: dict[int, tuple[list[Any], list[Any], list[Any]]] = {}
+        self._threads: int | None = None
 
     # -- set-up ----------------------------------------------------------------------------
     def start(self, resume: bool) -> None:
+        self._threads = loop_threads()
 
         self.opt = self.s.pipeline.make_optimizer()
         initial = self.s.pipeline.variables()
         latest = ckpt_io.latest(self.run_dir / "checkpoints") if resume else None
         if latest is not None:
-            state = ckpt_io.load(latest)
+            state, path, warnings = ckpt_io.load_latest(self.run_dir / "checkpoints")
+            for line in warnings:
+                print(f"invrender: warning: {line}", file=sys.stderr)
             self.s.pipeline.load_state_dict(state.pipeline)
             initial = self.s.pipeline.variables() if state.pipeline else initial
             ckpt_io.restore(self.opt, state, initial)
@@ -89,7 +137,11 @@ class Runner:
 
     # -- the loop --------------------------------------------------------------------------
     def step(self, it: int) -> float:
-        """One iteration; returns the loss (this reads it back, one sync per iteration)."""
+        """One iteration; returns the loss (this reads it back, one sync per iteration).
+
+        A non-finite loss or gradient never reaches the parameters: the optimizer's update is
+        masked on the device (no extra sync) and the returned loss is NaN or Inf, which the loop
+        counts as a skipped step."""
         import drjit as dr
         import mitsuba as mi
 
@@ -114,11 +166,12 @@ class Runner:
         reg = s.pipeline.regularizer(self.opt, it)
         total = loss if reg is None else loss + reg
         dr.backward(total)
-        self.opt.step()
+        probe = finite_probe(total, self.opt)
+        self.opt.step(active=dr.isfinite(probe))
         self._apply()
         s.pipeline.after_step(self.opt, it)
         s.params.update()
-        return to_float(total)
+        return to_float(probe)
 
     def views_at(self, factor: int) -> tuple[list[Any], list[Any], list[Any]]:
         """Sensors, targets and loss weights at 1/factor resolution (coarse to fine), cached."""
@@ -157,11 +210,13 @@ class Runner:
                 now = time.perf_counter()
                 self.elapsed = now - t_start
                 self.metrics.append(self._row(it, loss, now - t0))
+                self.count_bad_step(it, loss)
                 bar.set_postfix(loss=f"{loss:.4g}")
                 bar.update(1)
                 if out.preview_every and self.iteration % out.preview_every == 0:
                     self.write_preview()
-                if out.checkpoint_every and self.iteration % out.checkpoint_every == 0:
+                every = out.checkpoint_every
+                if every and self.iteration % every == 0 and not self.bad_steps:  # none mid-streak
                     self.save_checkpoint()
                 self.on_iteration_end(it)
                 if self.stop_requested:
@@ -173,6 +228,21 @@ class Runner:
             for sig, handler in stops.items():
                 signal.signal(sig, handler)
         return self.finish(status)
+
+    def count_bad_step(self, it: int, loss: float) -> None:
+        """Count a skipped (non-finite) step; stop after ``optimize.max_bad_steps`` in a row."""
+        self.bad_steps = 0 if np.isfinite(loss) else self.bad_steps + 1
+        limit = self.s.config.optimize.max_bad_steps
+        if self.bad_steps < limit:
+            return
+        self.metrics.flush()
+        last = ckpt_io.latest(self.run_dir / "checkpoints")
+        kept = f"its last good checkpoint is {last}" if last else "it has no checkpoint yet"
+        raise RunStopped(
+            f"{self.run_dir}: {limit} steps in a row (iterations {it - limit + 1}-{it}) had a "
+            f"non-finite loss or gradient and were skipped; the run stopped and {kept} "
+            "(lower the learning rates or fix the scene, then --resume)"
+        )
 
     def on_iteration_end(self, iteration: int) -> None:
         """Hook after each iteration (tests use it to interrupt a run)."""
@@ -195,6 +265,7 @@ class Runner:
             "loss": f"{loss:.6g}",
             "time_s": f"{self.elapsed:.3f}",
             "iter_s": f"{dt:.4f}",
+            "skipped": 0 if np.isfinite(loss) else 1,
         }
         lrs = self.s.pipeline.learning_rates(it)
         for g in self.s.pipeline.groups:
@@ -228,9 +299,10 @@ class Runner:
     def save_checkpoint(self) -> Path:
         meta = {"elapsed": self.elapsed, "seed": self.s.config.optimize.seed}
         state = ckpt_io.snapshot(self.opt, self.iteration, self.s.pipeline.state_dict(), meta)
-        path = ckpt_io.save(state, self.run_dir / "checkpoints")
+        # Metrics first: a kill between the two leaves metrics.csv ahead of the checkpoint (resume
+        # drops the extra rows), never behind it (those rows would be lost).
         self.metrics.flush()
-        return path
+        return ckpt_io.save(state, self.run_dir / "checkpoints")
 
     def evaluate(self) -> dict[str, Any]:
         """PSNR of each evaluation view rendered at ``eval_spp`` against its target."""
@@ -246,6 +318,8 @@ class Runner:
         from invrender.evaluation import parameter_errors
         from invrender.run_export import export_outputs
 
+        restore_threads(self._threads)
+        self._threads = None
         self.save_checkpoint()
         self.write_preview(self.s.config.optimize.eval_spp)
         scores = self.evaluate()

@@ -79,6 +79,9 @@ def prepare(loaded: LoadedConfig, variant: str | None = None, progress: bool = T
     dataset = load_dataset(cfg.targets, cfg.targets.transforms or name)
     scene = load_scene(cfg.scene, loaded.path.resolve().parent, name)
     params = mi.traverse(scene)
+    bad = run_problems(cfg, dataset, params, name)
+    if bad:
+        raise DataError("\n".join(bad))
     groups = resolve_groups(params, cfg.optimize.params, name)
     pipeline_cls = get_pipeline(cfg.optimize.pipeline, name)
     ctx = RunContext(cfg, name, scene, params, dataset, groups)
@@ -89,6 +92,17 @@ def prepare(loaded: LoadedConfig, variant: str | None = None, progress: bool = T
     integrator = load_integrator(cfg.integrator, name)
     sensors, targets, weights = device_views(dataset, cfg.optimize.spp)
     return Session(loaded, active, dataset, pipeline, integrator, sensors, targets, weights)
+
+
+def run_problems(cfg: Any, dataset: Dataset, params: Any, name: str) -> list[str]:
+    """Bad numbers and impossible sizes (invrender/data/validate.py), for check and optimize."""
+    from invrender.data import validate
+
+    return (
+        validate.config_problems(cfg, name)
+        + validate.dataset_size_problems(cfg, dataset, name)
+        + validate.scene_problems(params, name)
+    )
 
 
 def scaled_views(session: Session, factor: int) -> tuple[list[Any], list[Any], list[Any]]:

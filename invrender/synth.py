@@ -28,6 +28,24 @@ class SynthOptions:
     seed: int = 0
 
 
+def check_options(opts: SynthOptions) -> None:
+    """Refuse views/fov/spp/sizes that cannot render (or would not fit in memory) up front."""
+    from invrender.data.validate import size_problems
+    from invrender.errors import ConfigError
+
+    problems = size_problems("synth", opts.width, opts.height, {"spp": opts.spp})
+    if opts.views < 1:
+        problems.append(f"synth: views {opts.views}: need at least 1")
+    if opts.spp < 1:
+        problems.append(f"synth: spp {opts.spp}: need at least 1")
+    if not (0 < opts.fov < 180):  # also false for NaN
+        problems.append(f"synth: fov {opts.fov}: give degrees in (0, 180)")
+    if opts.radius is not None and not (0 < opts.radius < float("inf")):
+        problems.append(f"synth: radius {opts.radius}: must be a positive number")
+    if problems:
+        raise ConfigError(problems)
+
+
 def coverage_integrator() -> Any:
     """An integrator whose image is 1 where a primary ray hits a shape: a filtered object mask.
 
@@ -66,6 +84,7 @@ def synthesize(
     from tqdm import tqdm
 
     scene_path, out_dir = Path(scene_path), Path(out_dir)
+    check_options(opts)
     try:
         scene = mi.load_file(str(scene_path))
     except Exception as exc:

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from invrender.config.schema import RunConfig
-from invrender.config.yaml_lines import KeyPath, line_index, line_of
+from invrender.config.yaml_lines import KeyPath, duplicate_keys, line_index, line_of
 from invrender.errors import ConfigError
 
 OVERRIDE_SOURCE = "--set"
@@ -45,10 +45,19 @@ def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Loade
     try:
         data = yaml.safe_load(text)
         lines = line_index(text)
+        repeated = duplicate_keys(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise ConfigError([f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
+    if repeated:
+        raise ConfigError(
+            [
+                f"{path}:{again}: {'.'.join(map(str, key))}: key given twice (first at line "
+                f"{first}); keep one"
+                for key, first, again in repeated
+            ]
+        )
     if data is None:
         data = {}
     if not isinstance(data, dict):

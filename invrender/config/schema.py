@@ -171,6 +171,9 @@ class Optimize(Strict):
     eval_spp: int = Field(128, ge=1, description="spp for held-out PSNR and final previews")
     beta_1: float = Field(0.9, ge=0, lt=1)
     beta_2: float = Field(0.999, ge=0, lt=1)
+    max_bad_steps: int = Field(
+        10, ge=1, description="stop after this many non-finite (skipped) steps in a row"
+    )
 
 
 class Output(Strict):

@@ -38,3 +38,28 @@ def line_of(index: dict[KeyPath, int], path: KeyPath) -> int | None:
         if line is not None:
             return line
     return None
+
+
+def duplicate_keys(text: str) -> list[tuple[KeyPath, int, int]]:
+    """(key path, first line, repeated line) of every key given twice in one mapping.
+
+    PyYAML keeps the last silently, so a second ``optimize:`` would drop the first unseen."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    found: list[tuple[KeyPath, int, int]] = []
+
+    def walk(node: Any, path: KeyPath) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                line = key_node.start_mark.line + 1
+                if key_node.value in seen:
+                    found.append(((*path, key_node.value), seen[key_node.value], line))
+                seen.setdefault(key_node.value, line)
+                walk(value_node, (*path, key_node.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+
+    if root is not None:
+        walk(root, ())
+    return found

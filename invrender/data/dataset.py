@@ -11,6 +11,7 @@ from invrender.config.schema import Targets
 from invrender.data.cameras import Camera, look_at
 from invrender.data.images import downscale, read_image, read_mask
 from invrender.data.transforms import Frame, read_transforms
+from invrender.data.validate import view_problems
 from invrender.errors import DataError
 
 
@@ -75,12 +76,14 @@ def load_dataset(targets: Targets, source: str) -> Dataset:
         frames = frames_from_config(targets)
     problems: list[str] = []
     views: list[View] = []
+    aligned: list[View | None] = []  # per frame, for the NaN/Inf checks
     for i, fr in enumerate(frames):
         key = f"{source}: frames[{i}]" if targets.transforms else f"{source}: targets.cameras.{i}"
         try:
             rgb, alpha = read_image(fr.image)
         except (OSError, ValueError, RuntimeError) as exc:
             problems.append(f"{key}: cannot read image {fr.image}: {_short(exc)}")
+            aligned.append(None)
             continue
         mask = _load_mask(targets.masks, fr, alpha, key, problems)
         rgb = downscale(rgb, targets.downscale)
@@ -100,6 +103,8 @@ def load_dataset(targets: Targets, source: str) -> Dataset:
                 f"{want[0]}x{want[1]} (fix w/h or the image)"
             )
         views.append(View(fr.image.stem, cam.with_resolution(w, h), rgb, mask))
+        aligned.append(views[-1])
+    problems += view_problems(targets, source, frames, aligned)
     sizes = {v.image.shape[:2] for v in views}
     if len(sizes) > 1:
         problems.append(f"{source}: images differ in size {sorted(sizes)}; give one size to all")
