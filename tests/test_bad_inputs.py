@@ -105,6 +105,12 @@ def make_file(path: Path, spec: Any, synth_dir: Path, run_dir: Path) -> None:
 
         w, h = spec["image"]
         write_exr(path, np.full((h, w, 4 if spec.get("alpha") else 3), spec["value"], np.float32))
+    elif "photo" in spec:  # an 8-bit PNG of seeded noise, as a camera would give
+        import imageio.v3 as iio
+
+        w, h = spec["photo"]
+        rng = np.random.default_rng(spec.get("seed", 0))
+        iio.imwrite(path, rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
     elif "transforms" in spec:
         meta = json.loads((synth_dir / "transforms.json").read_text())
         for dotted, value in spec["transforms"].items():
