@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
 import numpy as np
 
 
@@ -221,3 +226,28 @@ def make_mixed_scene(mi, width: int = 48, height: int = 32):
             },
         }
     )
+
+
+GLTF_VALIDATOR = Path(__file__).resolve().parents[1] / "scripts" / "gltf_validator"
+
+
+def gltf_validator_installed() -> bool:
+    return (GLTF_VALIDATOR / "node_modules" / "gltf-validator").is_dir() and bool(
+        shutil.which("node")
+    )
+
+
+def khronos_report(glb: Path, timeout: float = 120) -> tuple[dict, int]:
+    """The Khronos glTF validator's JSON report on ``glb`` and its exit code (skips, or fails in
+    CI, when the validator is not installed)."""
+    require_or_skip(
+        gltf_validator_installed(), "gltf-validator (npm)", "bash scripts/setup_gltf_validator.sh"
+    )
+    result = subprocess.run(
+        ["node", str(GLTF_VALIDATOR / "validate.mjs"), str(glb)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return json.loads(result.stdout), result.returncode

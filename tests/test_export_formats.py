@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
-from export_helpers import make_scene, procedural_envmap, require_or_skip
-
-REPO = Path(__file__).resolve().parents[1]
-VALIDATOR = REPO / "scripts" / "gltf_validator"
+from export_helpers import (
+    gltf_validator_installed,
+    khronos_report,
+    make_scene,
+    procedural_envmap,
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,24 +52,11 @@ def test_every_listed_file_exists_and_no_partial_files_remain(exported):
 
 
 def test_glb_passes_khronos_validator(exported):
-    require_or_skip(
-        (VALIDATOR / "node_modules" / "gltf-validator").is_dir() and shutil.which("node"),
-        "gltf-validator (npm)",
-        "bash scripts/setup_gltf_validator.sh",
-    )
-    glb = exported[0] / "gltf" / "scene.glb"
-    result = subprocess.run(
-        ["node", str(VALIDATOR / "validate.mjs"), str(glb)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    report = json.loads(result.stdout)
+    report, returncode = khronos_report(exported[0] / "gltf" / "scene.glb")
     assert report["numErrors"] == 0, report["messages"]
     assert report["numWarnings"] == 0, report["messages"]
     assert report["info"]["hasTextures"]
-    assert result.returncode == 0
+    assert returncode == 0
 
 
 def test_glb_content_matches_the_scene(scene, exported):
@@ -424,13 +410,6 @@ def test_glb_with_roughness_texture_and_normal_map_validates(variant, tmp_path):
     pixels = np.asarray(png, dtype=np.float64) / 255
     np.testing.assert_allclose(pixels[..., 1], roughness[..., 0], atol=0.5 / 255 + 1e-6)
     np.testing.assert_allclose(pixels[..., 2], 0.25, atol=0.5 / 255 + 1e-6)
-    if (VALIDATOR / "node_modules" / "gltf-validator").is_dir() and shutil.which("node"):
-        result = subprocess.run(
-            ["node", str(VALIDATOR / "validate.mjs"), str(glb)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        report = json.loads(result.stdout)
+    if gltf_validator_installed():
+        report, _ = khronos_report(glb)
         assert report["numErrors"] == 0 and report["numWarnings"] == 0, report["messages"]
