@@ -29,3 +29,23 @@ def tiny_example(tmp_path: Path, name: str, **overrides) -> Path:
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+def runner_stopping_after(iterations: int) -> type:
+    """A Runner that stops as Ctrl-C does once ``iterations`` iterations are done (for resume
+    tests); imported lazily so that importing this module loads no Mitsuba."""
+    from invrender.runner import Runner
+
+    class StopAfter(Runner):
+        def on_iteration_end(self, iteration: int) -> None:
+            if iteration + 1 == iterations:
+                self.stop_requested = True
+
+    return StopAfter
+
+
+def final_variables(run_dir: Path) -> dict:
+    """The optimized variables in a run folder's latest checkpoint."""
+    from invrender import checkpoint
+
+    return checkpoint.load(checkpoint.latest(run_dir / "checkpoints")).variables

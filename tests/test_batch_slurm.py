@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from invrender import checkpoint
 from invrender.batch.status import batch_states, slurm_states
 from invrender.cli import main
-from tests.helpers import tiny_example
+from tests.helpers import final_variables, tiny_example
 
 TINY = {
     "optimize__iterations": 4,
@@ -154,10 +154,6 @@ def release_held_job(job: str, tries: int = 10) -> None:
             return
         time.sleep(2)
     raise AssertionError(f"scontrol could not release job {job}: {done.stderr.strip()}")
-
-
-def final_variables(run_dir: Path) -> dict[str, np.ndarray]:
-    return checkpoint.load(checkpoint.latest(run_dir / "checkpoints")).variables
 
 
 def test_preempted_job_resumes_from_its_checkpoint_and_ends_like_an_uninterrupted_run(

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from invrender.errors import ConfigError
+from tests.helpers import runner_stopping_after
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAPE = ROOT / "configs" / "shape.yaml"
@@ -46,12 +47,6 @@ def test_shape_example_reduces_chamfer_and_resumes_after_remesh(variant, tmp_pat
     """A few iterations of configs/shape.yaml at 32 px, interrupted after a remesh and resumed:
     the Chamfer distance goes down, the remeshed topology comes back, the mesh stays clean."""
     from invrender.optimize import run_optimization
-    from invrender.runner import Runner
-
-    class StopAt12(Runner):
-        def on_iteration_end(self, iteration: int) -> None:
-            if iteration + 1 == 12:
-                self.stop_requested = True
 
     overrides = tiny_overrides(tmp_path, iterations=18)
     first, run_dir = run_optimization(
@@ -60,7 +55,7 @@ def test_shape_example_reduces_chamfer_and_resumes_after_remesh(variant, tmp_pat
         output=tmp_path / "run",
         variant=variant,
         progress=False,
-        runner_cls=StopAt12,
+        runner_cls=runner_stopping_after(12),
     )
     assert first["status"] == "interrupted" and first["iterations"] == 12
     triangles = first["geometry"]["triangles"]

@@ -11,6 +11,8 @@ import pytest
 from export_helpers import khronos_report, require_or_skip
 from test_geometry_joint import JOINT, tiny_overrides
 
+from tests.helpers import runner_stopping_after
+
 MAP_KEYS = [f"target.bsdf.{m}.data" for m in ("base_color", "roughness", "metallic")]
 
 
@@ -189,11 +191,6 @@ def test_run_interrupted_in_the_texture_stage_resumes_to_the_same_maps(
     # the resumed run differ only by what a lost map or Adam state would change (see runner.py).
     monkeypatch.setenv("INVRENDER_THREADS", "1")
 
-    class StopAt18(Runner):
-        def on_iteration_end(self, iteration: int) -> None:
-            if iteration + 1 == 18:
-                self.stop_requested = True
-
     overrides = textured_overrides(tmp_path, "[]")
     first, run_dir = run_optimization(
         JOINT,
@@ -201,7 +198,7 @@ def test_run_interrupted_in_the_texture_stage_resumes_to_the_same_maps(
         output=tmp_path / "run",
         variant=variant,
         progress=False,
-        runner_cls=StopAt18,
+        runner_cls=runner_stopping_after(18),
     )
     assert first["status"] == "interrupted" and first["texture"]["vertices"] > 0
     captured = {}

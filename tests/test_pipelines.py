@@ -10,7 +10,7 @@ import pytest
 from invrender import checkpoint
 from invrender.optimize import run_optimization
 from invrender.runner import Runner
-from tests.helpers import tiny_example
+from tests.helpers import final_variables, runner_stopping_after, tiny_example
 
 QUIET = {"output__preview_every": 0, "output__checkpoint_every": 0, "output__export": []}
 
@@ -89,16 +89,6 @@ def test_exported_scene_xml_rerenders_to_the_in_memory_result(tmp_path, variant)
     assert len(frames) == 4
 
 
-class StopAfterThird(Runner):
-    def on_iteration_end(self, iteration: int) -> None:
-        if iteration == 2:
-            self.stop_requested = True  # what Ctrl-C does
-
-
-def final_variables(run_dir) -> dict[str, np.ndarray]:
-    return checkpoint.load(checkpoint.latest(run_dir / "checkpoints")).variables
-
-
 def test_resume_ends_where_an_uninterrupted_run_does(tmp_path, variant):
     # Texture upsampling at iterations 2 and 4 makes the resumed Adam state change shape too.
     cfg = tiny_example(
@@ -110,7 +100,7 @@ def test_resume_ends_where_an_uninterrupted_run_does(tmp_path, variant):
     )
     full, _ = run_optimization(cfg, output=tmp_path / "full", progress=False)
     part, part_dir = run_optimization(
-        cfg, output=tmp_path / "part", progress=False, runner_cls=StopAfterThird
+        cfg, output=tmp_path / "part", progress=False, runner_cls=runner_stopping_after(3)
     )
     assert part["status"] == "interrupted" and part["iterations"] == 3
     resumed, _ = run_optimization(None, resume=part_dir, progress=False)
