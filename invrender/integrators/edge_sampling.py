@@ -274,10 +274,17 @@ def _make_class(base: type) -> type:
                 return None
 
             # Moving meshes' edges first; static meshes' edges matter only for shading points
-            # on a moving surface (the receiver moves relative to them).
+            # on a moving surface (the receiver moves relative to them). An emitter mesh's
+            # edges are left out: the probes either side of one meet the emitter itself, a
+            # case the weight below leaves to the interior term (it is 0 for every sample).
             moving_ids = {id(m) for m in meshes}
-            static = [s for s in scene.shapes() if s.is_mesh() and id(s) not in moving_ids]
-            cand = shadow_edges.gather_candidates(meshes, static, viewpoints, all_edges)
+            casters = [m for m in meshes if not m.is_emitter()]
+            static = [
+                s
+                for s in scene.shapes()
+                if s.is_mesh() and id(s) not in moving_ids and not s.is_emitter()
+            ]
+            cand = shadow_edges.gather_candidates(casters, static, viewpoints, all_edges)
             if cand is None:
                 return None
             spheres, infinite = shadow_edges.emitter_spheres(scene)
@@ -291,20 +298,21 @@ def _make_class(base: type) -> type:
                 idx = dr.arange(mi.UInt32, count) // spp
                 pixel = mi.Vector2f(mi.Float(idx % width), mi.Float(idx // width))
                 pos = pixel + mi.ScalarVector2f(lo) + sampler.next_2d()
+                ray, _ = self._camera_ray(sensor, footprint, pos)
+                si = scene.ray_intersect(ray)
+                keep, _, _ = shadow_edges.receiving_lanes(cand, meshes, si, si.bsdf(ray))
+                # Only the lanes that can receive a moving shadow go on (a compact wavefront:
+                # on a convex object before a black backdrop that is none of them).
+                kept = dr.compress(keep)
+                count = dr.width(kept)
+                if count == 0:
+                    return None
+                pos = dr.gather(mi.Point2f, pos, kept)
+                sampler = self._sampler(sensor, seed, count, 0x51EE)
                 ray, ray_weight = self._camera_ray(sensor, footprint, pos)
                 si = scene.ray_intersect(ray)
                 bsdf = si.bsdf(ray)
-                active = si.is_valid() & ~mi.has_flag(bsdf.flags(), mi.BSDFFlags.Delta)
-
-                # Static meshes' edges only when the receiver itself moves.
-                lane_mesh = dr.full(mi.UInt32, 0xFFFFFFFF, count)
-                for j, mesh in enumerate(cand.meshes):
-                    lane_mesh[si.shape == mi.ShapePtr(mesh)] = j
-                receiver_moves = mi.Bool(False)
-                for mesh in meshes:
-                    receiver_moves |= si.shape == mi.ShapePtr(mesh)
-                lane_total = dr.select(receiver_moves, cand.grand_total, cand.total_moving)
-                active &= lane_total > 0
+                active, lane_mesh, lane_total = shadow_edges.receiving_lanes(cand, meshes, si, bsdf)
                 rng = mi.PCG32(count, mi.UInt64(dr.reinterpret_array(mi.UInt32, sampler.next_1d())))
                 two_sided = mi.has_flag(bsdf.flags(), mi.BSDFFlags.Transmission)
                 k, t, ris = shadow_edges.sample(

@@ -29,6 +29,7 @@ from typing import Any
 import drjit as dr
 import mitsuba as mi
 
+from invrender.integrators import convex_mesh
 from invrender.integrators import silhouette as sil
 
 
@@ -51,6 +52,7 @@ class EdgeCandidates:
     total_moving: float
     grand_total: float
     n_moving: int
+    sole_convex: bool  # one candidate mesh, convex: it casts no shadow on itself
 
 
 def gather_candidates(meshes: list, static: list, viewpoints: list, all_edges: bool):
@@ -120,6 +122,7 @@ def gather_candidates(meshes: list, static: list, viewpoints: list, all_edges: b
         total_moving=total_moving,
         grand_total=grand_total,
         n_moving=n_moving,
+        sole_convex=len(parts) == 1 and convex_mesh.is_convex(parts[0]["mesh"]),
     )
 
 
@@ -242,3 +245,48 @@ def sample(
     _, wsum, k_sel, t_sel, w_sel, _ = dr.while_loop(state, cond, body, label="shadow_ris")
     factor = dr.select(w_sel > 0, wsum / (count * w_sel), 0.0)
     return k_sel, t_sel, factor
+
+
+def receiving_lanes(cand: EdgeCandidates, moving: list, si: Any, bsdf: Any) -> tuple:
+    """Which shading points can have a shadow edge move, and what each one draws from.
+
+    Returns (active, lane_mesh, lane_total): ``lane_mesh`` is the index into ``cand.meshes``
+    of the surface hit (or 0xFFFFFFFF), ``lane_total`` the candidate length the lane draws
+    from: all of it where the receiver itself moves, else only the moving meshes' share.
+
+    Lanes whose every candidate would score zero are dropped up front, so they cost neither
+    the resampling loop nor probe rays: a receiver that reflects nothing (a diffuse BSDF of
+    zero reflectance, e.g. a black emitter backdrop), and a receiver on the only candidate
+    mesh when that mesh is convex (it has no silhouette from a point on itself).
+    """
+    import mitsuba as mi
+
+    flags = bsdf.flags()
+    active = si.is_valid() & ~mi.has_flag(flags, mi.BSDFFlags.Delta)
+    active &= ~reflects_nothing(bsdf, si, active)
+
+    lane_mesh = dr.full(mi.UInt32, 0xFFFFFFFF, dr.width(si.p))
+    for j, mesh in enumerate(cand.meshes):
+        lane_mesh[si.shape == mi.ShapePtr(mesh)] = j
+    receiver_moves = mi.Bool(False)
+    for mesh in moving:
+        receiver_moves |= si.shape == mi.ShapePtr(mesh)
+    lane_total = dr.select(receiver_moves, cand.grand_total, cand.total_moving)
+    active &= lane_total > 0
+    if cand.sole_convex:
+        active &= lane_mesh != 0
+    return active, lane_mesh, lane_total
+
+
+def reflects_nothing(bsdf: Any, si: Any, active: Any) -> Any:
+    """A purely diffuse-reflecting BSDF of zero reflectance at ``si``: black from any side.
+
+    Conservative: any glossy, transmissive or delta lobe answers False.
+    """
+    import mitsuba as mi
+
+    flags = bsdf.flags()
+    only_diffuse = ~mi.has_flag(flags, mi.BSDFFlags.Glossy) & ~mi.has_flag(
+        flags, mi.BSDFFlags.Transmission
+    )
+    return only_diffuse & dr.all(bsdf.eval_diffuse_reflectance(si, active) == 0.0)

@@ -1,0 +1,92 @@
+"""Which meshes are convex solids, and so cannot cast a shadow on themselves.
+
+``edge_sampling``'s shadow term spends most of its time, on a scene of one convex object,
+scoring candidate edges of the object for shading points on that same object, where every
+score is zero: seen from a point on (or in) a convex body, the body has no silhouette, so
+its edges never move a shadow there. Knowing the mesh is convex lets those lanes skip the
+term altogether (``smooth_silhouette``, 64 px, 16 spp: 0.27 s -> 0.067 s a render, against
+0.061 s with no shadow term at all).
+
+The test is exact up to a tolerance: the face buffer must describe one closed, consistently
+oriented surface of a sphere's topology (every edge shared by exactly two faces that
+traverse it in opposite directions, Euler characteristic V - E + F = 2), and every edge must
+be locally convex for the current vertex positions (each face's opposite vertex on or behind
+the other face's plane). A closed surface that is locally convex at every edge is the
+boundary of a convex body (Hadamard); a torus or any surface of higher genus cannot pass.
+A mesh whose vertices are split along UV or normal seams is open by its face buffer, so it
+is (conservatively) not convex.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from invrender.integrators import silhouette as sil
+
+# Distance in front of a neighbour's plane still counted as convex, relative to the mesh's
+# bounding-box diagonal: float32 rounding of a tessellated sphere, not real concavity.
+RELATIVE_TOLERANCE = 1e-5
+
+_TOPOLOGY_CACHE: dict[tuple, bool] = {}
+
+
+def sphere_topology(faces: np.ndarray) -> bool:
+    """One closed, consistently oriented genus-0 surface (see the module docstring)."""
+    faces = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    if len(faces) < 4:
+        return False
+    a = faces.reshape(-1)
+    b = faces[:, [1, 2, 0]].reshape(-1)
+    if np.any(a == b):
+        return False  # a face with a repeated vertex
+    n = int(faces.max()) + 1
+    directed = a * n + b
+    if len(np.unique(directed)) != len(directed):
+        return False  # two faces traverse an edge the same way: flipped or non-manifold
+    reverse = b * n + a
+    if not np.all(np.isin(reverse, directed)):
+        return False  # an edge with one face: an open surface
+    vertices = len(np.unique(a))
+    edges = len(directed) // 2
+    return vertices - edges + len(faces) == 2
+
+
+def _topology_is_sphere(mesh: Any) -> bool:
+    """:func:`sphere_topology` of the mesh's face buffer, cached like its edge topology."""
+    import drjit as dr
+
+    faces_buf = mesh.faces_buffer()
+    key = (id(mesh), mesh.id(), faces_buf.index, mesh.face_count(), mesh.vertex_count())
+    cached = _TOPOLOGY_CACHE.get(key)
+    if cached is None:
+        cached = sphere_topology(np.array(dr.detach(faces_buf), dtype=np.int64))
+        if len(_TOPOLOGY_CACHE) > 64:
+            _TOPOLOGY_CACHE.clear()
+        _TOPOLOGY_CACHE[key] = cached
+    return cached
+
+
+def is_convex(mesh: Any) -> bool:
+    """Is ``mesh``, at its current vertex positions, the outward-facing surface of a convex
+    solid? (Inward-facing winding, open or non-manifold meshes and any concave edge: no.)"""
+    import drjit as dr
+    import mitsuba as mi
+
+    if not mesh.is_mesh() or not _topology_is_sphere(mesh):
+        return False
+    edges = sil.mesh_edges(mesh)
+    with dr.suspend_grad():
+        pos = dr.detach(mesh.vertex_positions_buffer())
+        p0 = sil.gather_points(pos, edges.v0)
+        box = mesh.bbox()
+        tol = RELATIVE_TOLERANCE * float(dr.norm(box.max - box.min))
+        convex = mi.Bool(True)
+        for near, far in ((edges.f0, edges.f1), (edges.f1, edges.f0)):
+            normal = sil.face_normals(mesh, near, pos)
+            tri = dr.gather(mi.Vector3u, mesh.faces_buffer(), far)
+            opposite = sil.gather_points(pos, tri.x + tri.y + tri.z - edges.v0 - edges.v1)
+            # NaN (a degenerate face) compares false: not counted as convex.
+            convex &= dr.dot(normal, opposite - p0) <= tol * dr.norm(normal)
+        return dr.width(convex) > 0 and bool(dr.all(convex))
