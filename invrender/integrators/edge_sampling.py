@@ -300,7 +300,7 @@ def _make_class(base: type) -> type:
                 pos = pixel + mi.ScalarVector2f(lo) + sampler.next_2d()
                 ray, _ = self._camera_ray(sensor, footprint, pos)
                 si = scene.ray_intersect(ray)
-                keep, _, _ = shadow_edges.receiving_lanes(cand, meshes, si, si.bsdf(ray))
+                keep, *_ = shadow_edges.receiving_lanes(cand, meshes, si, si.bsdf(ray))
                 # Only the lanes that can receive a moving shadow go on (a compact wavefront:
                 # on a convex object before a black backdrop that is none of them).
                 kept = dr.compress(keep)
@@ -312,7 +312,9 @@ def _make_class(base: type) -> type:
                 ray, ray_weight = self._camera_ray(sensor, footprint, pos)
                 si = scene.ray_intersect(ray)
                 bsdf = si.bsdf(ray)
-                active, lane_mesh, lane_total = shadow_edges.receiving_lanes(cand, meshes, si, bsdf)
+                active, lane_mesh, lane_total, skip = shadow_edges.receiving_lanes(
+                    cand, meshes, si, bsdf
+                )
                 rng = mi.PCG32(count, mi.UInt64(dr.reinterpret_array(mi.UInt32, sampler.next_1d())))
                 two_sided = mi.has_flag(bsdf.flags(), mi.BSDFFlags.Transmission)
                 k, t, ris = shadow_edges.sample(
@@ -323,6 +325,7 @@ def _make_class(base: type) -> type:
                     lane_mesh,
                     si.prim_index,
                     lane_total,
+                    skip,
                     spheres,
                     infinite,
                     rng,

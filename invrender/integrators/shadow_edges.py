@@ -52,7 +52,10 @@ class EdgeCandidates:
     total_moving: float
     grand_total: float
     n_moving: int
-    sole_convex: bool  # one candidate mesh, convex: it casts no shadow on itself
+    # (index in ``meshes``, start, length) of each moving convex mesh's stretch of the
+    # length distribution: a convex mesh casts no shadow on itself, so its own receivers
+    # draw from the rest.
+    convex_spans: list
 
 
 def gather_candidates(meshes: list, static: list, viewpoints: list, all_edges: bool):
@@ -94,6 +97,7 @@ def gather_candidates(meshes: list, static: list, viewpoints: list, all_edges: b
                     v0=v0,
                     v1=v1,
                     length=length,
+                    total=total,
                 )
             )
             if j < len(meshes):
@@ -101,11 +105,16 @@ def gather_candidates(meshes: list, static: list, viewpoints: list, all_edges: b
                 total_moving += total
     if not parts:
         return None
-    cat = {k: _concat([p[k] for p in parts]) for k in parts[0] if k != "mesh"}
+    cat = {k: _concat([p[k] for p in parts]) for k in parts[0] if k not in ("mesh", "total")}
     mesh_index = _concat(
         [dr.full(mi.UInt32, i, dr.width(p["length"])) for i, p in enumerate(parts)]
     )
     grand_total = float(dr.sum(cat["length"])[0])
+    convex_spans, start = [], 0.0
+    for i, part in enumerate(parts[:n_moving]):
+        if convex_mesh.is_convex(part["mesh"]):
+            convex_spans.append((i, start, part["total"]))
+        start += part["total"]
     return EdgeCandidates(
         meshes=[p["mesh"] for p in parts],
         p0=cat["p0"],
@@ -122,7 +131,7 @@ def gather_candidates(meshes: list, static: list, viewpoints: list, all_edges: b
         total_moving=total_moving,
         grand_total=grand_total,
         n_moving=n_moving,
-        sole_convex=len(parts) == 1 and convex_mesh.is_convex(parts[0]["mesh"]),
+        convex_spans=convex_spans,
     )
 
 
@@ -182,6 +191,7 @@ def sample(
     lane_mesh: Any,
     lane_prim: Any,
     lane_total: Any,
+    skip: tuple[Any, Any],
     spheres: list,
     infinite: bool,
     rng: Any,
@@ -191,10 +201,11 @@ def sample(
     """Resampled edge point per lane: (edge index, t along it, RIS factor mean(w) / w(y)).
 
     ``lane_total`` is the candidate length this lane draws from (the moving meshes' share,
-    or all); ``normal`` the geometric normal at p and ``two_sided`` whether light can come
-    from behind it (transmissive BSDFs).
+    or all, less ``skip`` = (start, length): a stretch of it the lane leaves out); ``normal``
+    the geometric normal at p and ``two_sided`` whether light can come from behind it
+    (transmissive BSDFs).
     """
-    scale = lane_total / cand.grand_total
+    skip_start, skip_length = skip
 
     def score(k: Any, t: Any) -> Any:
         q0 = dr.gather(mi.Point3f, cand.p0, k)
@@ -222,7 +233,9 @@ def sample(
         return active & (i < count)
 
     def body(i, wsum, k_sel, t_sel, w_sel, rng):
-        u = dr.minimum(rng.next_float32() * scale, dr.one_minus_epsilon(mi.Float))
+        x = rng.next_float32() * lane_total
+        x += dr.select(x >= skip_start, skip_length, 0.0)
+        u = dr.minimum(x / cand.grand_total, dr.one_minus_epsilon(mi.Float))
         k = cand.distr.sample(u)
         t = rng.next_float32()
         w = score(k, t)
@@ -250,14 +263,16 @@ def sample(
 def receiving_lanes(cand: EdgeCandidates, moving: list, si: Any, bsdf: Any) -> tuple:
     """Which shading points can have a shadow edge move, and what each one draws from.
 
-    Returns (active, lane_mesh, lane_total): ``lane_mesh`` is the index into ``cand.meshes``
-    of the surface hit (or 0xFFFFFFFF), ``lane_total`` the candidate length the lane draws
-    from: all of it where the receiver itself moves, else only the moving meshes' share.
+    Returns (active, lane_mesh, lane_total, skip): ``lane_mesh`` is the index into
+    ``cand.meshes`` of the surface hit (or 0xFFFFFFFF), ``lane_total`` the candidate length
+    the lane draws from: all of it where the receiver itself moves, else only the moving
+    meshes' share; in both cases less its own mesh's edges when that mesh is convex (it has
+    no silhouette from a point on itself), whose (start, length) in the distribution is
+    ``skip``.
 
-    Lanes whose every candidate would score zero are dropped up front, so they cost neither
-    the resampling loop nor probe rays: a receiver that reflects nothing (a diffuse BSDF of
-    zero reflectance, e.g. a black emitter backdrop), and a receiver on the only candidate
-    mesh when that mesh is convex (it has no silhouette from a point on itself).
+    Lanes left with nothing to draw, and receivers that reflect nothing (a diffuse BSDF of
+    zero reflectance, e.g. a black emitter backdrop), are dropped up front, so they cost
+    neither the resampling loop nor probe rays.
     """
     import mitsuba as mi
 
@@ -272,10 +287,18 @@ def receiving_lanes(cand: EdgeCandidates, moving: list, si: Any, bsdf: Any) -> t
     for mesh in moving:
         receiver_moves |= si.shape == mi.ShapePtr(mesh)
     lane_total = dr.select(receiver_moves, cand.grand_total, cand.total_moving)
+    skip_start = dr.zeros(mi.Float, dr.width(si.p))
+    skip_length = dr.zeros(mi.Float, dr.width(si.p))
+    for j, start, length in cand.convex_spans:
+        rest = cand.grand_total - length
+        if rest <= 1e-6 * cand.grand_total:
+            rest = 0.0  # the only candidate mesh: nothing left
+        own = receiver_moves & (lane_mesh == j)
+        lane_total[own] = rest
+        skip_start[own] = start
+        skip_length[own] = length
     active &= lane_total > 0
-    if cand.sole_convex:
-        active &= lane_mesh != 0
-    return active, lane_mesh, lane_total
+    return active, lane_mesh, lane_total, (skip_start, skip_length)
 
 
 def reflects_nothing(bsdf: Any, si: Any, active: Any) -> Any:
