@@ -75,11 +75,15 @@ def look_at(origin, target, up) -> np.ndarray:
 
 
 def opengl_to_mitsuba(c2w: np.ndarray) -> np.ndarray:
-    return np.asarray(c2w, dtype=np.float64) @ OPENGL_TO_MITSUBA
+    # Quiet on Inf (Inf * 0 in the product): data/validate.py reports a non-finite pose
+    # with its file and key, and numpy's warning line would only come before that error.
+    with np.errstate(invalid="ignore"):
+        return np.asarray(c2w, dtype=np.float64) @ OPENGL_TO_MITSUBA
 
 
 def mitsuba_to_opengl(to_world: np.ndarray) -> np.ndarray:
-    return np.asarray(to_world, dtype=np.float64) @ OPENGL_TO_MITSUBA
+    with np.errstate(invalid="ignore"):
+        return np.asarray(to_world, dtype=np.float64) @ OPENGL_TO_MITSUBA
 
 
 def ring_cameras(
