@@ -158,7 +158,10 @@ def main() -> None:
         if args.only == "hull":
             return
 
-    integrator = mi.load_dict({"type": args.integrator, "sppi": 0})
+    config = {"type": args.integrator}
+    if args.integrator.endswith("_projective"):
+        config["sppi"] = 0  # no indirect visibility under a constant light
+    integrator = mi.load_dict(config)
     print(
         f"{args.integrator}, {args.spp} spp, {args.repeats} timed iterations each ({args.variant})"
     )

@@ -86,7 +86,9 @@ def is_convex(mesh: Any) -> bool:
         pos = dr.detach(mesh.vertex_positions_buffer())
         p0 = sil.gather_points(pos, edges.v0)
         box = mesh.bbox()
-        tol = RELATIVE_TOLERANCE * float(dr.norm(box.max - box.min))
+        # Opaque, not a literal: a literal that changes as the mesh moves would recompile
+        # this kernel at every step of an optimization.
+        tol = dr.opaque(mi.Float, RELATIVE_TOLERANCE * float(dr.norm(box.max - box.min)))
         convex = mi.Bool(True)
         for near, far in ((edges.f0, edges.f1), (edges.f1, edges.f0)):
             normal = sil.face_normals(mesh, near, pos)

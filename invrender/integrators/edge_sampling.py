@@ -225,7 +225,9 @@ def _make_class(base: type) -> type:
                     distr = mi.DiscreteDistribution(length)
                     # Stratified over the length CDF: every edge gets its share of samples.
                     strata = dr.arange(mi.Float, count)
-                    u_strat = (strata + sampler.next_1d()) * (1.0 / count)
+                    # Per-render scalars as opaque variables, not literals that would
+                    # recompile the kernels at every step of an optimization.
+                    u_strat = (strata + sampler.next_1d()) * dr.opaque(mi.Float, 1.0 / count)
                     k, u = distr.sample_reuse(dr.minimum(u_strat, dr.one_minus_epsilon(mi.Float)))
                     e = dr.gather(mi.UInt32, idx, k)
                     v0 = dr.gather(mi.UInt32, edges.v0, e)
@@ -254,7 +256,7 @@ def _make_class(base: type) -> type:
                         1.0,
                         self.crease_weight,
                     )
-                    weight = (f_plus - f_minus) * (total / count) / importance
+                    weight = (f_plus - f_minus) * dr.opaque(mi.Float, total / count) / importance
                     active = dr.any(weight != 0.0)
                 # The only AD-attached part: alpha at the (fixed) sample point.
                 buf = mesh.vertex_positions_buffer()

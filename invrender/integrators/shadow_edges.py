@@ -144,7 +144,8 @@ def _concat(arrays: list) -> Any:
     start = 0
     for a in arrays:
         n = dr.width(a)
-        dr.scatter(out, a, dr.arange(mi.UInt32, n) + start)
+        # Opaque offset: the parts' sizes change as meshes move (see sample()).
+        dr.scatter(out, a, dr.arange(mi.UInt32, n) + dr.opaque(mi.UInt32, start))
         start += n
     return out
 
@@ -206,6 +207,9 @@ def sample(
     (transmissive BSDFs).
     """
     skip_start, skip_length = skip
+    # Per-render scalars go in as opaque variables: as literals they would change the
+    # kernels' source, and so recompile them, at every step of an optimization.
+    grand_inverse = dr.opaque(mi.Float, 1.0 / cand.grand_total)
 
     def score(k: Any, t: Any) -> Any:
         q0 = dr.gather(mi.Point3f, cand.p0, k)
@@ -235,7 +239,7 @@ def sample(
     def body(i, wsum, k_sel, t_sel, w_sel, rng):
         x = rng.next_float32() * lane_total
         x += dr.select(x >= skip_start, skip_length, 0.0)
-        u = dr.minimum(x / cand.grand_total, dr.one_minus_epsilon(mi.Float))
+        u = dr.minimum(x * grand_inverse, dr.one_minus_epsilon(mi.Float))
         k = cand.distr.sample(u)
         t = rng.next_float32()
         w = score(k, t)
@@ -286,7 +290,11 @@ def receiving_lanes(cand: EdgeCandidates, moving: list, si: Any, bsdf: Any) -> t
     receiver_moves = mi.Bool(False)
     for mesh in moving:
         receiver_moves |= si.shape == mi.ShapePtr(mesh)
-    lane_total = dr.select(receiver_moves, cand.grand_total, cand.total_moving)
+    lane_total = dr.select(
+        receiver_moves,
+        dr.opaque(mi.Float, cand.grand_total),
+        dr.opaque(mi.Float, cand.total_moving),
+    )
     skip_start = dr.zeros(mi.Float, dr.width(si.p))
     skip_length = dr.zeros(mi.Float, dr.width(si.p))
     for j, start, length in cand.convex_spans:
@@ -294,9 +302,9 @@ def receiving_lanes(cand: EdgeCandidates, moving: list, si: Any, bsdf: Any) -> t
         if rest <= 1e-6 * cand.grand_total:
             rest = 0.0  # the only candidate mesh: nothing left
         own = receiver_moves & (lane_mesh == j)
-        lane_total[own] = rest
-        skip_start[own] = start
-        skip_length[own] = length
+        lane_total[own] = dr.opaque(mi.Float, rest)  # opaque: see sample()
+        skip_start[own] = dr.opaque(mi.Float, start)
+        skip_length[own] = dr.opaque(mi.Float, length)
     active &= lane_total > 0
     return active, lane_mesh, lane_total, (skip_start, skip_length)
 
