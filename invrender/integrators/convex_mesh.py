@@ -58,28 +58,13 @@ def sphere_topology(faces: np.ndarray) -> bool:
     return vertices - len(first) + len(faces) == 2
 
 
-def _topology_is_sphere(mesh: Any) -> bool:
-    """:func:`sphere_topology` of the mesh's face buffer, cached like its edge topology."""
-    import drjit as dr
-
-    faces_buf = mesh.faces_buffer()
-    key = (id(mesh), mesh.id(), faces_buf.index, mesh.face_count(), mesh.vertex_count())
-    cached = _TOPOLOGY_CACHE.get(key)
-    if cached is None:
-        cached = sphere_topology(np.array(dr.detach(faces_buf), dtype=np.int64))
-        if len(_TOPOLOGY_CACHE) > 64:
-            _TOPOLOGY_CACHE.clear()
-        _TOPOLOGY_CACHE[key] = cached
-    return cached
-
-
 def is_convex(mesh: Any) -> bool:
     """Is ``mesh``, at its current vertex positions, the outward-facing surface of a convex
     solid? (Inward-facing winding, open or non-manifold meshes and any concave edge: no.)"""
     import drjit as dr
     import mitsuba as mi
 
-    if not mesh.is_mesh() or not _topology_is_sphere(mesh):
+    if not mesh.is_mesh() or not sil.per_topology(_TOPOLOGY_CACHE, mesh, sphere_topology):
         return False
     edges = sil.mesh_edges(mesh)
     with dr.suspend_grad():

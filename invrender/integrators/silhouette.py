@@ -9,6 +9,7 @@ meshes with millions of triangles (no Python loop over edges).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,21 +57,32 @@ class MeshEdges:
 _TOPOLOGY_CACHE: dict[tuple, MeshEdges] = {}
 
 
-def mesh_edges(mesh: Any) -> MeshEdges:
-    """Edge topology of ``mesh``, cached on (mesh, face buffer variable, counts)."""
+def per_topology(cache: dict, mesh: Any, build: Callable[[np.ndarray], Any]) -> Any:
+    """``build(faces)`` for ``mesh``'s face buffer, cached in ``cache`` on (mesh, face
+    buffer variable, counts): what depends on the topology only is built once per mesh."""
     import drjit as dr
-    import mitsuba as mi
 
     faces_buf = mesh.faces_buffer()
     key = (id(mesh), mesh.id(), faces_buf.index, mesh.face_count(), mesh.vertex_count())
-    cached = _TOPOLOGY_CACHE.get(key)
-    if cached is not None:
-        return cached
-    faces = np.array(dr.detach(faces_buf), dtype=np.int64)
+    if key not in cache:
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = build(np.array(dr.detach(faces_buf), dtype=np.int64))
+    return cache[key]
+
+
+def mesh_edges(mesh: Any) -> MeshEdges:
+    """Edge topology of ``mesh`` (cached, see :func:`per_topology`)."""
+    return per_topology(_TOPOLOGY_CACHE, mesh, _build_mesh_edges)
+
+
+def _build_mesh_edges(faces: np.ndarray) -> MeshEdges:
+    import mitsuba as mi
+
     edges, adj = edge_topology_arrays(faces)
     boundary = adj[:, 1] < 0
     f1 = np.where(boundary, adj[:, 0], adj[:, 1])
-    result = MeshEdges(
+    return MeshEdges(
         v0=mi.UInt32(edges[:, 0].astype(np.uint32)),
         v1=mi.UInt32(edges[:, 1].astype(np.uint32)),
         f0=mi.UInt32(adj[:, 0].astype(np.uint32)),
@@ -78,10 +90,6 @@ def mesh_edges(mesh: Any) -> MeshEdges:
         boundary=mi.Bool(boundary),
         count=len(edges),
     )
-    if len(_TOPOLOGY_CACHE) > 64:
-        _TOPOLOGY_CACHE.clear()
-    _TOPOLOGY_CACHE[key] = result
-    return result
 
 
 def gather_points(buffer: Any, index: Any, active: Any = True) -> Any:
