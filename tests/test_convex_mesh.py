@@ -73,26 +73,18 @@ def _ball_under_a_blocker(res: int):
 
     from invrender.integrators.scenes import Perturbation, ReferenceScene
 
-    v, f, n = scenes.uv_sphere_arrays((0.0137, 0.0231, 0.0), 0.45, n_lat=12, n_lon=24)
+    v, f, n = scenes.uv_sphere_arrays(scenes._OBJ_CENTER, 0.45, n_lat=12, n_lon=24)
     bv, bf, bn = scenes.uv_sphere_arrays((0.12, 0.55, 1.15), 0.15, n_lat=8, n_lon=16)
     light = mi.ScalarTransform4f().look_at(origin=[0.0, 1.1, 2.3], target=[0, 0, 0], up=[0, 0, 1])
     scene = {
         "type": "scene",
-        "sensor": scenes._sensor(
-            origin=[0.0, 0.0, 4.0],
-            target=[0.0, 0.0, 0.0],
-            up=[0.0, 1.0, 0.0],
-            fov=30.0,
-            res=res,
-            rfilter="box",
-            sample_border=False,
-        ),
+        "sensor": scenes._sensor(**scenes._CAM, res=res, rfilter="box", sample_border=False),
         "object": scenes.make_mesh("object", v, f, n, bsdf={"type": "diffuse"}),
         "blocker": scenes.make_mesh("blocker", bv, bf, bn, bsdf={"type": "diffuse"}),
         "light": {
             "type": "rectangle",
             "to_world": light.scale([0.3, 0.3, 1.0]),
-            "emitter": {"type": "area", "radiance": {"type": "rgb", "value": 20.0}},
+            "emitter": {"type": "area", "radiance": scenes._rgb(20.0)},
         },
     }
     return ReferenceScene(
