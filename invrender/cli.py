@@ -66,7 +66,15 @@ def main() -> None:
     default=None,
     help="Mitsuba variant (default: the config's, auto = CUDA if available).",
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress and no messages but the result.")
+@click.option(
+    "--progress",
+    "progress_mode",
+    type=click.Choice(["auto", "bar", "plain", "none"]),
+    default="auto",
+    show_default=True,
+    help="auto: a bar on a terminal, plain lines (every 5 % or 2 min) in logs.",
+)
 @user_errors
 def optimize(
     config: Path | None,
@@ -75,12 +83,13 @@ def optimize(
     resume: Path | None,
     variant: str | None,
     quiet: bool,
+    progress_mode: str,
 ) -> None:
     """Optimize the scene of CONFIG to match its target photos; write a run folder."""
     from invrender.optimize import run_optimization
 
     summary, run_dir = run_optimization(
-        config, overrides, output, resume, variant, progress=not quiet
+        config, overrides, output, resume, variant, progress=False if quiet else progress_mode
     )
     click.echo(f"run folder: {run_dir}")
     psnr, loss = summary.get("psnr"), summary.get("final_loss")

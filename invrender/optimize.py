@@ -16,10 +16,13 @@ def run_optimization(
     output: Path | None = None,
     resume: Path | None = None,
     variant: str | None = None,
-    progress: bool = True,
+    progress: bool | str = True,
     runner_cls: type | None = None,
 ) -> tuple[dict[str, Any], Path]:
-    """Run (or resume) one optimization; nothing is written before every input checks out."""
+    """Run (or resume) one optimization; nothing is written before every input checks out.
+
+    ``progress``: True (auto: a bar on a terminal, plain lines otherwise), False (quiet), or a
+    mode of invrender.progress (``bar``, ``plain``, ``none``: no progress, other messages kept)."""
     from invrender import checkpoint
     from invrender.runner import Runner, restore_threads
     from invrender.session import default_run_dir, prepare
@@ -36,10 +39,10 @@ def run_optimization(
     loaded = load_config(config, overrides)
     if resume is not None:
         check_same_problem(resume, loaded)
-    session = prepare(loaded, variant, progress=progress)
+    session = prepare(loaded, variant, progress=progress is not False)
     run_dir = resume or output or default_run_dir(loaded)
     create_run_dir(run_dir, resume=resume is not None)
-    if progress:
+    if progress is not False:
         print(f"invrender: writing {run_dir} (previews/ and loss.png update during the run)")
     runner = (runner_cls or Runner)(session, run_dir, progress=progress)
     try:

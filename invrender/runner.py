@@ -94,7 +94,7 @@ def finite_probe(total: Any, opt: Any) -> Any:
 class Runner:
     """Runs one :class:`Session` into ``run_dir``."""
 
-    def __init__(self, session: Session, run_dir: Path, progress: bool = True) -> None:
+    def __init__(self, session: Session, run_dir: Path, progress: bool | str = True) -> None:
         self.s = session
         self.run_dir = run_dir
         self.progress = progress
@@ -185,7 +185,7 @@ class Runner:
         return self._scaled[factor]
 
     def run(self) -> dict[str, Any]:
-        from tqdm import tqdm
+        from invrender.progress import Progress
 
         cfg, out = self.s.config.optimize, self.s.config.output
         previous = signal.signal(signal.SIGINT, self._on_sigint)
@@ -193,14 +193,8 @@ class Runner:
         stops = {sig: signal.signal(sig, self._on_stop_signal) for sig in STOP_SIGNALS}
         status = "completed"
         t_start = time.perf_counter() - self.elapsed
-        bar = tqdm(
-            total=cfg.iterations,
-            initial=self.iteration,
-            unit="it",
-            desc="optimize",
-            disable=not self.progress,
-            dynamic_ncols=True,
-        )
+        # A bar on a terminal, plain lines in logs (nohup, SLURM), nothing with --quiet.
+        bar = Progress(cfg.iterations, self.iteration, self.progress)
         try:
             while self.iteration < cfg.iterations:
                 it = self.iteration
@@ -211,8 +205,7 @@ class Runner:
                 self.elapsed = now - t_start
                 self.metrics.append(self._row(it, loss, now - t0))
                 self.count_bad_step(it, loss)
-                bar.set_postfix(loss=f"{loss:.4g}")
-                bar.update(1)
+                bar.update(self.iteration, loss)
                 if out.preview_every and self.iteration % out.preview_every == 0:
                     self.write_preview()
                 every = out.checkpoint_every

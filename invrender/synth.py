@@ -94,7 +94,9 @@ def synthesize(
     integrator = scene.integrator() or mi.load_dict({"type": "path"})
     coverage = coverage_integrator()
     names = []
-    for i, cam in enumerate(tqdm(cams, desc="synth", unit="view", disable=not progress)):
+    # disable=None: no bar when stderr is not a terminal (a log keeps every redraw).
+    bar = tqdm(cams, desc="synth", unit="view", disable=None if progress else True)
+    for i, cam in enumerate(bar):
         sensor = mi.load_dict(cam.sensor_dict(spp=opts.spp))
         rgb = np.array(mi.render(scene, sensor=sensor, integrator=integrator, seed=opts.seed + i))
         mask = np.array(mi.render(scene, sensor=sensor, integrator=coverage, spp=16))[..., :1]
