@@ -265,6 +265,16 @@ def export(run_dir: Path, formats: tuple[str, ...], out: Path | None, variant: s
 
 
 @main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@user_errors
+def report(run_dir: Path) -> None:
+    """(Re)build RUN_DIR/report.html: the asset in 3D, held-out views, curves, maps, config."""
+    from invrender.report import report_command
+
+    click.echo(f"wrote {report_command(run_dir)}")
+
+
+@main.command()
 @click.argument("dataset", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(

@@ -7,6 +7,7 @@ from typing import Any
 
 from invrender.config.loader import load_config
 from invrender.errors import DataError, RunStopped
+from invrender.report.overrides import record_overrides
 from invrender.run_folder import CONFIG_NAME, check_same_problem, create_run_dir, write_failure
 
 
@@ -42,6 +43,7 @@ def run_optimization(
     session = prepare(loaded, variant, progress=progress is not False)
     run_dir = resume or output or default_run_dir(loaded)
     create_run_dir(run_dir, resume=resume is not None)
+    record_overrides(run_dir, config, overrides, resume is not None)  # for report.html
     if progress is not False:
         print(f"invrender: writing {run_dir} (previews/ and loss.png update during the run)")
     runner = (runner_cls or Runner)(session, run_dir, progress=progress)

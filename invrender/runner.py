@@ -18,6 +18,8 @@ from invrender.config.loader import dump_config
 from invrender.errors import InvrenderError, RunStopped
 from invrender.losses import LOSSES, psnr
 from invrender.previews import write_preview
+from invrender.report import update_report
+from invrender.report.eval_views import write_eval_views
 from invrender.run_folder import (
     CONFIG_NAME,
     MetricsLog,
@@ -288,6 +290,7 @@ class Runner:
         write_preview(path, self.s.dataset.views[v].image, current)
         plot_loss(self.run_dir / "loss.png", *self.metrics.losses())
         self.metrics.flush()
+        update_report(self.run_dir, live=True)  # report.html: warns, never stops the run
 
     def save_checkpoint(self) -> Path:
         meta = {"elapsed": self.elapsed, "seed": self.s.config.optimize.seed}
@@ -300,11 +303,11 @@ class Runner:
     def evaluate(self) -> dict[str, Any]:
         """PSNR of each evaluation view rendered at ``eval_spp`` against its target."""
         spp = self.s.config.optimize.eval_spp
-        scores = {}
+        scores, renders = {}, {}
         for v in self.s.dataset.eval_views:
-            scores[self.s.dataset.views[v].name] = psnr(
-                self.render_view(v, spp), self.s.dataset.views[v].image
-            )
+            renders[v] = self.render_view(v, spp)
+            scores[self.s.dataset.views[v].name] = psnr(renders[v], self.s.dataset.views[v].image)
+        write_eval_views(self.run_dir, self.s.dataset, renders, scores)  # RUN/eval/ for the report
         return scores
 
     def finish(self, status: str) -> dict[str, Any]:
@@ -341,4 +344,5 @@ class Runner:
                 f"complete: retry with `invrender export {self.run_dir}`"
             )
         write_summary(self.run_dir / "summary.json", summary)
+        update_report(self.run_dir)  # report.html with the export's 3D asset
         return summary
