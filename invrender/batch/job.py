@@ -86,7 +86,8 @@ class OptimizeJob(submitit.helpers.Checkpointable):
 
     def command(self) -> list[str]:
         run_dir = Path(self.run_dir)
-        cmd = [sys.executable, "-m", "invrender.cli", "optimize", "--quiet"]
+        # Plain progress lines (every 5 % or 2 min): what `batch status` shows as the log's tail.
+        cmd = [sys.executable, "-m", "invrender.cli", "optimize", "--progress", "plain"]
         if has_checkpoint(run_dir):
             cmd += ["--resume", str(run_dir)]  # config.resolved.yaml holds the overrides
         else:

@@ -13,6 +13,8 @@ from typing import Any
 from invrender.batch.status import batch_states
 from invrender.batch.submit import paths, read_batch
 from invrender.files import write_text
+from invrender.report.batch import STYLE as GRID_STYLE
+from invrender.report.batch import heldout_grid, refresh_run_reports, report_cell
 
 FIXED = ["run", "config", "state"]
 METRICS = ["iterations", "final_loss", "psnr", "wall_time_s"]
@@ -61,6 +63,7 @@ def _summary(run_dir: Path) -> dict[str, Any]:
 
 def write_report(batch_dir: Path) -> tuple[Path, Path]:
     fields, rows = result_rows(batch_dir)
+    refresh_run_reports([paths(batch_dir, r["run"])["run"] for r in rows])  # rows link to them
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
@@ -79,11 +82,15 @@ def _fmt(v: Any) -> str:
 
 def _html(batch_dir: Path, fields: list[str], rows: list[dict[str, Any]]) -> str:
     name = html.escape(read_batch(batch_dir).get("name", batch_dir.name))
-    head = "".join(f"<th>{html.escape(f)}</th>" for f in fields)
+    head = "".join(f"<th>{html.escape(f)}</th>" for f in fields) + "<th>report</th>"
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(f)))}</td>" for f in fields) + "</tr>"
+        "<tr>"
+        + "".join(f"<td>{html.escape(_fmt(r.get(f)))}</td>" for f in fields)
+        + report_cell(batch_dir, paths(batch_dir, r["run"])["run"])  # the run's report.html
+        + "</tr>"
         for r in rows
     )
+    grid = heldout_grid(batch_dir, [(r["run"], paths(batch_dir, r["run"])["run"]) for r in rows])
     cards = []
     for r in rows:
         run_dir = paths(batch_dir, r["run"])["run"]
@@ -113,10 +120,12 @@ td, th {{ border: 1px solid #ccc; padding: 2px 6px; }}
 .grid {{ display: flex; flex-wrap: wrap; gap: 1em; }}
 .run {{ border: 1px solid #ddd; padding: 0.5em; }}
 .run img {{ height: 160px; margin-right: 4px; image-rendering: pixelated; }}
+{GRID_STYLE}
 </style></head><body>
 <h1>batch {name}</h1>
 <p>Each preview: target | current | error; then the loss curve.</p>
 <table><tr>{head}</tr>{body}</table>
+{grid}
 <h2>Runs</h2><div class="grid">{"".join(cards)}</div>
 </body></html>
 """
