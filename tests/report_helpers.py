@@ -48,3 +48,17 @@ def screenshot_pixels(png: bytes) -> np.ndarray:
 def drawn_fraction(pixels: np.ndarray, background: np.ndarray = BACKGROUND) -> float:
     """Fraction of pixels clearly unlike the viewer's empty background."""
     return float((np.abs(pixels - background).max(axis=-1) > 24).mean())
+
+
+def silhouette_iou(viewer: np.ndarray, target_png: Path) -> float:
+    """Overlap of the object's outline in the viewer (the square in its middle: a square camera,
+    vertical field of view) and in the target photo (pixels unlike its corner colour)."""
+    from PIL import Image
+
+    height, width = viewer.shape[:2]
+    square = viewer[:, (width - height) // 2 : (width - height) // 2 + height]
+    seen = np.abs(square - BACKGROUND).max(axis=-1) > 24
+    image = Image.open(target_png).convert("RGB").resize((height, height), Image.NEAREST)
+    target = np.asarray(image, dtype=np.int16)
+    shown = np.abs(target - target[0, 0]).max(axis=-1) > 12
+    return float((seen & shown).sum() / max(1, (seen | shown).sum()))

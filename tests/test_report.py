@@ -21,6 +21,7 @@ from report_helpers import (
     outside,
     require_chromium,
     screenshot_pixels,
+    silhouette_iou,
 )
 
 from invrender.cli import main
@@ -113,6 +114,9 @@ def test_report_opens_offline_in_chromium_and_draws_the_asset(run_dir, tmp_path)
         pixels = screenshot_pixels((tmp_path / "viewer.png").read_bytes())
         assert drawn_fraction(pixels) > 0.05, "the viewer's canvas is blank"
         assert pixels.std() > 8
+        # It opens at the held-out camera: the outline matches the held-out target's.
+        iou = silhouette_iou(pixels, moved / "eval" / "0003_r_003_target.png")
+        assert iou > 0.8, iou
         # "all cameras": zoom out and draw the frustums; the held-out one is orange.
         browser.evaluate("document.getElementById('view-all').click()")
         time.sleep(2.0)

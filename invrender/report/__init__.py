@@ -112,7 +112,8 @@ def prepare_assets(run: RunData) -> Assets:
         if bounds is not None:
             assets.bounds = (bounds[0].tolist(), bounds[1].tolist())
         target = folder / "scene.glb.js"
-        if _stale(target, run.glb, views_json, run.run_dir / "export" / "cameras"):
+        camera_files = (views_json, run.run_dir / "export/cameras/transforms.json")
+        if _stale(target, run.glb, *camera_files, run.run_dir / "export/mitsuba/scene.xml"):
             _js_asset(target, "scene.glb", glb_io.with_cameras(data, run.cameras))
         assets.glb_js = f"{ASSETS_DIR}/scene.glb.js"
         assets.viewer_js = copy_viewer(folder)

@@ -199,7 +199,8 @@ def asset_section(run: RunData, assets: Assets) -> str:
         )
         parts.append(
             f'<div class="viewer-row"><div class="viewer-col">{scripts}'
-            f'<model-viewer id="viewer" {attr_text}></model-viewer>'
+            f'<model-viewer id="viewer" {attr_text}><div slot="progress-bar"></div>'
+            "</model-viewer>"  # the line below says "loading" instead of a bar
             '<p class="small" id="viewer-status">loading the 3D view...</p>'
             '<p class="controls"><button type="button" id="view-heldout">held-out view</button> '
             '<button type="button" id="view-all">all cameras</button> '
@@ -318,7 +319,11 @@ def camera_top_view(cameras: list[Camera], bounds: Any, size: int = 300) -> str:
             f"<title>{esc(c.name)}{' (held out)' if c.heldout else ''}</title></circle>"
         )
         if c.heldout:
-            out.append(f'<text x="{x + 6:.1f}" y="{z - 6:.1f}">{esc(c.name)}</text>')
+            right = x > size * 0.7  # keep the label inside the picture
+            out.append(
+                f'<text x="{x - 6 if right else x + 6:.1f}" y="{z - 6:.1f}" '
+                f'text-anchor="{"end" if right else "start"}">{esc(c.name)}</text>'
+            )
     out.append(
         f'<text x="4" y="{size + 14}">cameras from above (x right, z down); '
         "orange: held out</text></svg>"
@@ -441,7 +446,8 @@ def curves_section(run: RunData, assets: Assets) -> str:
     if assets.preview_psnr:
         its, values = zip(*assets.preview_psnr, strict=True)
         psnr_series.append(svg.Series("previews (training spp)", its, values, markers=True))
-    final = (run.summary or {}).get("psnr")
+    per_view = (run.summary or {}).get("psnr_per_view") or {}
+    final = next(iter(per_view.values()), None)  # the previews show the first evaluated view
     if isinstance(final, int | float) and math.isfinite(final):
         last = float(rows[-1]["iteration"]) + 1
         psnr_series.append(svg.Series("final (eval spp)", [last], [final], "#d62728", markers=True))

@@ -110,7 +110,14 @@ def line_plot(plot: Plot) -> str:
     if log_y:
         lo, hi = math.floor(y0), math.ceil(y1)
         yticks = [10.0**e for e in range(lo, hi + 1) if y0 <= e <= y1]
-        if len(yticks) < 2:  # less than a decade: round values in between
+        if len(yticks) < 3:  # a decade or two: 1, 2, 5 times each power of ten
+            yticks = [
+                m * 10.0**e
+                for e in range(lo, hi + 1)
+                for m in (1, 2, 5)
+                if y0 <= math.log10(m * 10.0**e) <= y1
+            ]
+        if len(yticks) < 2:  # less than that: round values in between
             yticks = [t for t in nice_ticks(10**y0, 10**y1, 4) if t > 0]
     else:
         yticks = nice_ticks(y0, y1)
