@@ -77,13 +77,14 @@ def _colour_bar(ramp: tuple[tuple[int, int, int], ...], top: float, label: str) 
 
 # -- header ------------------------------------------------------------------------------------
 def header(run: RunData, live: bool) -> str:
-    s = run.summary or {}
+    # While the run goes, a summary.json is an earlier end's (a resumed run): not shown.
+    s = {} if live else run.summary or {}
     done = int(run.metrics[-1]["iteration"]) + 1 if run.metrics else 0
     total = run.total_iterations
-    if run.summary:
-        status = s.get("status", "?")
-    elif live:
+    if live:
         status = "running"
+    elif run.summary:
+        status = s.get("status", "?")
     else:
         status = "no summary (running, or stopped before the end)"
     facts = [
