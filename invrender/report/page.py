@@ -385,7 +385,12 @@ def views_section(run: RunData, assets: Assets) -> str:
             "</div></figure>"
         )
     else:
-        parts.append('<p class="note">No previews yet (<code>output.preview_every</code>).</p>')
+        parts.append(
+            '<p class="note">No evaluation renders (<code>eval/</code>) and no previews in the run '
+            "folder (the run has not reached <code>output.preview_every</code>, or was made "
+            "before runs saved <code>eval/</code>; <code>invrender export</code> does not "
+            "render them).</p>"
+        )
     parts.append("</section>")
     return "".join(parts)
 
