@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from invrender.texturing.config import TextureStage
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True, populate_by_name=True)
+from invrender.config.strict import Strict
+from invrender.config.texturing import TextureStage
 
 
-class InitialShape(_Strict):
+class InitialShape(Strict):
     """Where the optimized mesh starts: the scene's own mesh, a fitted sphere/ellipsoid, a file,
     or the visual hull of the target masks (any genus)."""
 
@@ -45,7 +42,7 @@ class InitialShape(_Strict):
         return self
 
 
-class LargeSteps(_Strict):
+class LargeSteps(Strict):
     """Large-steps parameterization (Nicolet et al. 2021); off means Adam on raw positions."""
 
     enabled: bool = True
@@ -53,7 +50,7 @@ class LargeSteps(_Strict):
     uniform_adam: bool = Field(True, description="UniformAdam normalization for vertex latents")
 
 
-class Remesh(_Strict):
+class Remesh(Strict):
     """Isotropic remeshing at given iterations, each to a target triangle count."""
 
     at: list[int] = Field(default_factory=list, description="iterations after which to remesh")
@@ -67,7 +64,7 @@ class Remesh(_Strict):
         return self
 
 
-class Regularizers(_Strict):
+class Regularizers(Strict):
     """Weights of mesh regularizers added to the loss (0 = off)."""
 
     laplacian: float = Field(0.0, ge=0)
@@ -75,7 +72,7 @@ class Regularizers(_Strict):
     normal_consistency: float = Field(0.0, ge=0)
 
 
-class CoarseToFine(_Strict):
+class CoarseToFine(Strict):
     """Render and compare at 1/``factor`` of the target resolution until iteration ``until``."""
 
     factors: list[int] = Field(default_factory=list, description="downscale factors, e.g. [4, 2]")
@@ -96,7 +93,7 @@ class CoarseToFine(_Strict):
         return 1
 
 
-class GeometrySpec(_Strict):
+class GeometrySpec(Strict):
     init: InitialShape = Field(default_factory=InitialShape)
     large_steps: LargeSteps = Field(default_factory=LargeSteps)
     remesh: Remesh = Field(default_factory=Remesh)

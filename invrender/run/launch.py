@@ -7,7 +7,9 @@ from typing import Any
 
 from invrender.config.loader import load_config
 from invrender.errors import DataError, RunStopped
-from invrender.run_folder import CONFIG_NAME, check_same_problem, create_run_dir, write_failure
+from invrender.run.folder import RunFolder
+from invrender.run.runner import Runner, restore_threads
+from invrender.run.session import default_run_dir, prepare
 
 
 def run_optimization(
@@ -17,28 +19,24 @@ def run_optimization(
     resume: Path | None = None,
     variant: str | None = None,
     progress: bool = True,
-    runner_cls: type | None = None,
+    runner_cls: type[Runner] | None = None,
 ) -> tuple[dict[str, Any], Path]:
     """Run (or resume) one optimization; nothing is written before every input checks out."""
-    from invrender import checkpoint
-    from invrender.runner import Runner, restore_threads
-    from invrender.session import default_run_dir, prepare
-
     if resume is not None:
-        if not (resume / CONFIG_NAME).is_file():
-            raise DataError(f"{resume}: not a run folder (no {CONFIG_NAME}); check --resume")
-        if checkpoint.latest(resume / "checkpoints") is None:
+        previous = RunFolder(resume)
+        previous.require_run("--resume")
+        if previous.latest_checkpoint() is None:
             # Killed before its first checkpoint: nothing to lose, it starts again (warned).
             print(f"invrender: warning: {resume}: no checkpoint yet; starting from iteration 0")
-        config = config or resume / CONFIG_NAME
+        config = config or previous.config
     if config is None:
         raise DataError("give a CONFIG file (or --resume RUN_DIR)")
     loaded = load_config(config, overrides)
     if resume is not None:
-        check_same_problem(resume, loaded)
+        RunFolder(resume).check_same_problem(loaded)
     session = prepare(loaded, variant, progress=progress)
     run_dir = resume or output or default_run_dir(loaded)
-    create_run_dir(run_dir, resume=resume is not None)
+    folder = RunFolder(run_dir).create(resume=resume is not None)
     if progress:
         print(f"invrender: writing {run_dir} (previews/ and loss.png update during the run)")
     runner = (runner_cls or Runner)(session, run_dir, progress=progress)
@@ -46,6 +44,6 @@ def run_optimization(
         runner.start(resume=resume is not None)
         return runner.run(), run_dir
     except OSError as exc:  # a full or failing disk: stop with one line, checkpoints intact
-        raise RunStopped(write_failure(exc, run_dir, runner.iteration)) from None
+        raise RunStopped(folder.write_failure(exc, runner.iteration)) from None
     finally:
         restore_threads(runner._threads)  # also when the run stopped early

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from invrender.config.names import PIPELINES
 from invrender.data.transforms import Frame, read_transforms
 from invrender.errors import DataError
 from invrender.files import write_text
 
-PIPELINES = ("material", "lighting", "geometry", "joint")
 MAX_SIDE = 200  # the starting config downscales the photos to about this many pixels
 
 
@@ -60,12 +60,15 @@ def _masks(frames: list[Frame]) -> tuple[str, list[np.ndarray] | None]:
     """(targets.masks mode, each view's mask or None)."""
     from invrender.data.images import read_image, read_mask
 
-    if all(f.mask is not None and f.mask.is_file() for f in frames):
-        return "files", [read_mask(f.mask) for f in frames]
+    mask_files = [f.mask for f in frames if f.mask is not None and f.mask.is_file()]
+    if len(mask_files) == len(frames):
+        return "files", [read_mask(m) for m in mask_files]
     if frames[0].image.suffix.lower() in (".png", ".exr"):
         _, alpha = read_image(frames[0].image)
         if alpha is not None and float(alpha.min()) < 0.5:
-            return "alpha", [read_image(f.image)[1] for f in frames]
+            alphas = [read_image(f.image)[1] for f in frames]
+            if all(a is not None for a in alphas):
+                return "alpha", [a for a in alphas if a is not None]
     return "none", None
 
 

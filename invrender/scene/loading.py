@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from invrender.config.loader import absolute_filenames
 from invrender.config.schema import SceneSpec
 from invrender.errors import DataError
 
@@ -24,7 +25,7 @@ def load_scene(spec: SceneSpec, config_dir: Path, config_name: str = "config") -
         if spec.file is not None:
             return mi.load_file(spec.file, **spec.xml_params)
         if spec.object is not None:
-            from invrender.scene_template import LightingTemplate, template_scene
+            from invrender.scene.template import LightingTemplate, template_scene
 
             built = template_scene(spec.object, spec.lighting or LightingTemplate())
             return mi.load_dict(prepare_dict(built, config_dir))
@@ -37,23 +38,6 @@ def load_scene(spec: SceneSpec, config_dir: Path, config_name: str = "config") -
         src = f"{spec.file}" if spec.file else f"{config_name}: scene.dict"
         first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{src}: Mitsuba cannot load the scene: {first}") from None
-
-
-def absolute_filenames(node: Any, base: Path) -> Any:
-    """A copy of a Mitsuba dict with every relative ``filename`` made absolute against ``base``
-    (so that resolved configs and --resume work from any folder)."""
-    if isinstance(node, list):
-        return [absolute_filenames(v, base) for v in node]
-    if not isinstance(node, dict):
-        return node
-    out = {}
-    for key, value in node.items():
-        if key == "filename" and isinstance(value, str):
-            p = Path(value).expanduser()
-            out[key] = str(p if p.is_absolute() else base / p)
-        else:
-            out[key] = absolute_filenames(value, base)
-    return out
 
 
 def prepare_dict(node: Any, base: Path) -> Any:

@@ -96,7 +96,7 @@ def synthesize(
     names = []
     for i, cam in enumerate(tqdm(cams, desc="synth", unit="view", disable=not progress)):
         sensor = mi.load_dict(cam.sensor_dict(spp=opts.spp))
-        rgb = np.array(mi.render(scene, sensor=sensor, integrator=integrator, seed=opts.seed + i))
+        rgb = np.array(mi.render(scene, sensor=sensor, integrator=integrator, seed=opts.seed + i))  # type: ignore[arg-type]  # mitsuba stubs: seed takes an int
         mask = np.array(mi.render(scene, sensor=sensor, integrator=coverage, spp=16))[..., :1]
         name = f"images/r_{i:03d}.exr"
         write_exr(out_dir / name, np.concatenate([rgb[..., :3], mask], axis=2))

@@ -7,11 +7,7 @@ from pathlib import Path
 
 import click
 
-
-def _user_errors(fn):
-    from invrender.cli import user_errors
-
-    return user_errors(fn)
+from invrender.cli.common import user_errors
 
 
 @click.group()
@@ -50,7 +46,7 @@ def run_cmd(
     dry_run: bool,
 ) -> None:
     """Run BATCH.yaml, or the run configs given (with --sweep), one job per run."""
-    _user_errors(_run)(files, sweeps, sets, executor, out, retry_failed, wait, dry_run)
+    user_errors(_run)(files, sweeps, sets, executor, out, retry_failed, wait, dry_run)
 
 
 def _run(files, sweeps, sets, executor, out, retry_failed, wait, dry_run) -> None:
@@ -65,7 +61,7 @@ def _run(files, sweeps, sets, executor, out, retry_failed, wait, dry_run) -> Non
             )
         spec, base = read_batch_file(files[0])
         if executor:
-            spec.executor = executor  # type: ignore[assignment]
+            spec.executor = executor
     else:
         spec, base = shorthand_spec(list(files), list(sweeps), list(sets), executor), Path.cwd()
     runs = plan_batch(spec)  # every config validated before anything is written
@@ -138,7 +134,7 @@ def _print_status(batch_dir: Path) -> None:
 @click.argument("batch_dir", type=click.Path(file_okay=False, path_type=Path))
 def status_cmd(batch_dir: Path) -> None:
     """A table of every run: state, iteration, loss, PSNR, time, job id, log; failures' logs."""
-    _user_errors(_print_status)(batch_dir)
+    user_errors(_print_status)(batch_dir)
 
 
 @batch.command("report")
@@ -152,7 +148,7 @@ def report_cmd(batch_dir: Path) -> None:
         for path in write_report(batch_dir):
             click.echo(f"wrote {path}")
 
-    _user_errors(go)()
+    user_errors(go)()
 
 
 __all__ = ["batch"]

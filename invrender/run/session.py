@@ -7,13 +7,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from invrender.config.loader import LoadedConfig
-from invrender.data.dataset import Dataset, load_dataset
+from invrender.data import validate
+from invrender.data.cameras import Camera
+from invrender.data.dataset import Dataset, View, load_dataset
+from invrender.data.images import downscale
+from invrender.data.synth import SynthOptions, synthesize
 from invrender.errors import ConfigError, DataError
-from invrender.optim import resolve_groups
 from invrender.pipelines import Pipeline, RunContext, get_pipeline
-from invrender.scene import load_scene
-from invrender.synth import SynthOptions, synthesize
+from invrender.pipelines.param_groups import resolve_groups
+from invrender.scene.loading import load_scene
+from invrender.variant import select_variant
 
 
 @dataclass
@@ -68,36 +74,54 @@ def ensure_targets(loaded: LoadedConfig, progress: bool = True) -> None:
 
 def prepare(loaded: LoadedConfig, variant: str | None = None, progress: bool = True) -> Session:
     """Select the variant, load targets and scene, resolve parameters; raise on any problem."""
-    from invrender.variant import select_variant
-
     cfg = loaded.config
-    name = str(loaded.path)
     active = select_variant(variant or cfg.variant)
-    import mitsuba as mi
-
     ensure_targets(loaded, progress)
-    dataset = load_dataset(cfg.targets, cfg.targets.transforms or name)
-    scene = load_scene(cfg.scene, loaded.path.resolve().parent, name)
-    params = mi.traverse(scene)
-    bad = run_problems(cfg, dataset, params, name)
-    if bad:
-        raise DataError("\n".join(bad))
-    groups = resolve_groups(params, cfg.optimize.params, name)
-    pipeline_cls = get_pipeline(cfg.optimize.pipeline, name)
-    ctx = RunContext(cfg, name, scene, params, dataset, groups)
-    pipeline = pipeline_cls(ctx)
-    problems = pipeline.validate()
-    if problems:
-        raise ConfigError(problems)
-    integrator = load_integrator(cfg.integrator, name)
+    dataset = load_dataset(cfg.targets, cfg.targets.transforms or str(loaded.path))
+    pipeline, integrator = _assemble(loaded, dataset, validate=True)
     sensors, targets, weights = device_views(dataset, cfg.optimize.spp)
     return Session(loaded, active, dataset, pipeline, integrator, sensors, targets, weights)
 
 
+def prepare_without_targets(
+    loaded: LoadedConfig, cameras: list[tuple[str, Camera]], variant: str | None = None
+) -> Session:
+    """Scene, pipeline and integrator of a run with these cameras and no photos: what export
+    needs. Nothing here reads (or renders) the targets, so a run exports after they are gone."""
+    import mitsuba as mi
+
+    cfg = loaded.config
+    active = select_variant(variant or cfg.variant)
+    views = [View(name, cam, np.zeros((0, 0, 3), np.float32)) for name, cam in cameras]
+    dataset = Dataset(views, train=list(range(len(views))))
+    pipeline, integrator = _assemble(loaded, dataset, validate=False)
+    sensors = [mi.load_dict(cam.sensor_dict(spp=cfg.optimize.spp)) for _, cam in cameras]
+    return Session(loaded, active, dataset, pipeline, integrator, sensors, [], [])
+
+
+def _assemble(loaded: LoadedConfig, dataset: Dataset, validate: bool) -> tuple[Pipeline, Any]:
+    """The scene, its parameter groups, the pipeline and the integrator of a config."""
+    import mitsuba as mi
+
+    cfg, name = loaded.config, str(loaded.path)
+    scene = load_scene(cfg.scene, loaded.path.resolve().parent, name)
+    params = mi.traverse(scene)
+    if validate:
+        bad = run_problems(cfg, dataset, params, name)
+        if bad:
+            raise DataError("\n".join(bad))
+    groups = resolve_groups(params, cfg.optimize.params, name)
+    pipeline_cls = get_pipeline(cfg.optimize.pipeline, name)
+    pipeline = pipeline_cls(RunContext(cfg, name, scene, params, dataset, groups))
+    if validate:
+        problems = pipeline.validate()
+        if problems:
+            raise ConfigError(problems)
+    return pipeline, load_integrator(cfg.integrator, name)
+
+
 def run_problems(cfg: Any, dataset: Dataset, params: Any, name: str) -> list[str]:
     """Bad numbers and impossible sizes (invrender/data/validate.py), for check and optimize."""
-    from invrender.data import validate
-
     return (
         validate.config_problems(cfg, name)
         + validate.dataset_size_problems(cfg, dataset, name)
@@ -116,8 +140,6 @@ def device_views(
     """Mitsuba sensors, target tensors and mask weights of every view, at 1/factor resolution."""
     import mitsuba as mi
 
-    from invrender.data.images import downscale
-
     sensors, targets, weights = [], [], []
     for v in dataset.views:
         image = downscale(v.image, factor)
@@ -129,9 +151,7 @@ def device_views(
     return sensors, targets, weights
 
 
-def _rgb_weights(mask):
-    import numpy as np
-
+def _rgb_weights(mask: np.ndarray) -> np.ndarray:
     return np.repeat(np.asarray(mask, np.float32)[..., None], 3, axis=2)
 
 

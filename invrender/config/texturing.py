@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from invrender.config.strict import Strict
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True, populate_by_name=True)
-
-
-class MapSpec(_Strict):
+class MapSpec(Strict):
     """One scalar map (roughness or metallic): start value (when the material has none) and lr."""
 
     init: float = Field(0.5, ge=0, le=1, description="value when the source material has none")
     lr: float = Field(0.01, ge=0, description="Adam learning rate in texture space")
 
 
-class TextureStage(_Strict):
+class TextureStage(Strict):
     """Unwrap after iteration ``at`` (after the last remesh), bake, then optimize UV maps.
 
     The mesh is frozen from then on: xatlas splits vertices along chart seams, and moving the

@@ -78,7 +78,7 @@ def save(ckpt: Checkpoint, folder: Path) -> Path:
     arrays["meta"] = np.array(json.dumps(ckpt.meta))
     path = folder / f"ckpt_{ckpt.iteration:06d}.npz"
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    np.savez(buf, **arrays)  # type: ignore[arg-type]  # numpy stubs: **kwds are arrays too
     data = buf.getvalue()
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         f.write(data[: len(data) // 2])

@@ -9,7 +9,7 @@ training views are carved, as ``geometry.init: {type: visual_hull}`` does).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from invrender.errors import DataError
 from invrender.geometry.visual_hull import HullReport, HullView, views_from_dataset, visual_hull
@@ -33,7 +33,7 @@ def hull_views(dataset: Path, masks: str | None, variant: str = "auto") -> list[
 def _config_views(path: Path, masks: str | None, variant: str) -> list[HullView]:
     from invrender.config.loader import load_config
     from invrender.data.dataset import load_dataset
-    from invrender.session import ensure_targets
+    from invrender.run.session import ensure_targets
     from invrender.variant import select_variant
 
     loaded = load_config(path, [f"targets.masks={masks}"] if masks else [])
@@ -61,7 +61,8 @@ def _transforms_views(path: Path, masks: str) -> list[HullView]:
                 "have no mask_path; add mask_path to every frame or use --masks alpha"
             )
     if masks in ("alpha", "files"):
-        dataset = load_dataset(Targets(transforms=str(path), masks=masks), str(path))
+        mode: Literal["alpha", "files"] = "alpha" if masks == "alpha" else "files"
+        dataset = load_dataset(Targets(transforms=str(path), masks=mode), str(path))
         return views_from_dataset(dataset, range(len(dataset.views)))
     folder = Path(masks)
     if not folder.is_dir():

@@ -6,43 +6,30 @@ It also owns the run folder while running: metrics, previews, checkpoints, resum
 from __future__ import annotations
 
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from invrender import checkpoint as ckpt_io
 from invrender.config.loader import dump_config
 from invrender.errors import InvrenderError, RunStopped
+from invrender.files import write_text
 from invrender.losses import LOSSES, psnr
-from invrender.previews import write_preview
-from invrender.run_folder import (
-    CONFIG_NAME,
-    MetricsLog,
-    plot_loss,
-    write_summary,
-    write_text,
-)
-from invrender.session import Session
+from invrender.pipelines.base import StepViews
+from invrender.run import checkpoint as ckpt_io
+from invrender.run.evaluation import parameter_errors
+from invrender.run.export import export_outputs
+from invrender.run.folder import RunFolder
+from invrender.run.metrics_log import MetricsLog, plot_loss, write_summary
+from invrender.run.previews import write_preview
+from invrender.run.session import Session, scaled_views
+from invrender.run.views import pick_views, render_seed
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR2)
-SEED_STRIDE = 7919  # distinct render seeds per (iteration, view slot)
 # Dr.Jit worker threads for the loop. LLVM's threads sum gradients with atomics in a varying
 # order, so runs differ in the last bit; INVRENDER_THREADS=1 makes them bit-reproducible.
 THREADS_ENV = "INVRENDER_THREADS"
-
-
-def pick_views(seed: int, iteration: int, train: list[int], count: int) -> list[int]:
-    """The views of one iteration: a pure function of (seed, iteration), so resume replays it."""
-    rng = np.random.default_rng([seed, iteration])
-    count = min(count, len(train))
-    return [train[i] for i in rng.choice(len(train), size=count, replace=False)]
-
-
-def render_seed(seed: int, iteration: int, slot: int) -> int:
-    return (seed * 1_000_003 + iteration * SEED_STRIDE + slot * 31) % (2**31)
 
 
 def to_float(x: Any) -> float:
@@ -87,7 +74,7 @@ def finite_probe(total: Any, opt: Any) -> Any:
     for key in opt.keys():
         grad = dr.grad(opt[key])
         flat = dr.ravel(grad.array if dr.is_tensor_v(grad) else grad)
-        probe = dr.select(dr.all(dr.isfinite(flat), axis=None), probe, dr.nan)
+        probe = dr.select(dr.all(dr.isfinite(flat), axis=None), probe, dr.nan)  # type: ignore[call-overload]  # drjit stubs: ravel() of an array is an array
     return probe
 
 
@@ -97,12 +84,13 @@ class Runner:
     def __init__(self, session: Session, run_dir: Path, progress: bool = True) -> None:
         self.s = session
         self.run_dir = run_dir
+        self.folder = RunFolder(run_dir)
         self.progress = progress
         self.stop_requested = False
         self.loss_fn = LOSSES[session.config.optimize.loss]
         self.opt: Any = None
         self.iteration = 0
-        self.metrics = MetricsLog(run_dir / "metrics.csv")
+        self.metrics = MetricsLog(self.folder.metrics)
         self.elapsed = 0.0
         self.bad_steps = 0  # non-finite steps in a row (skipped; optimize.max_bad_steps stops)
         self._scaled: dict[int, tuple[list[Any], list[Any], list[Any]]] = {}
@@ -114,22 +102,21 @@ class Runner:
 
         self.opt = self.s.pipeline.make_optimizer()
         initial = self.s.pipeline.variables()
-        latest = ckpt_io.latest(self.run_dir / "checkpoints") if resume else None
-        if latest is not None:
-            state, path, warnings = ckpt_io.load_latest(self.run_dir / "checkpoints")
-            for line in warnings:
-                print(f"invrender: warning: {line}", file=sys.stderr)
-            self.s.pipeline.load_state_dict(state.pipeline)
+        if resume and self.folder.latest_checkpoint() is not None:
+            state = self.folder.restore(self.s.pipeline)
             initial = self.s.pipeline.variables() if state.pipeline else initial
             ckpt_io.restore(self.opt, state, initial)
             self.iteration = state.iteration
             self.elapsed = float(state.meta.get("elapsed", 0.0))
-            self.metrics = MetricsLog.resume(self.run_dir / "metrics.csv", self.iteration)
+            self.metrics = MetricsLog.resume(self.folder.metrics, self.iteration)
         else:
             for key, value in initial.items():
                 self.opt[key] = value
         self._apply()
-        write_text(self.run_dir / CONFIG_NAME, dump_config(self.s.config))
+        write_text(self.folder.config, dump_config(self.s.config))
+        self.folder.write_cameras(
+            [v.name for v in self.s.dataset.views], [v.camera for v in self.s.dataset.views]
+        )
 
     def _apply(self) -> None:
         self.s.pipeline.apply(self.opt)
@@ -147,23 +134,23 @@ class Runner:
 
         s, cfg = self.s, self.s.config.optimize
         self.opt.set_learning_rate(s.pipeline.learning_rates(it))
-        views = pick_views(cfg.seed, it, s.dataset.train, cfg.views_per_iter)
+        picked = pick_views(cfg.seed, it, s.dataset.train, cfg.views_per_iter)
+        views = StepViews(picked, [render_seed(cfg.seed, it, slot) for slot in range(len(picked))])
         sensors, targets, weights = self.views_at(s.pipeline.resolution_factor(it))
         loss: Any = 0.0
-        for slot, v in enumerate(views):
-            seed = render_seed(cfg.seed, it, slot)
+        for v, seed in zip(views.indices, views.seeds, strict=True):
             image = mi.render(
                 s.scene,
                 s.params,
                 sensor=sensors[v],
                 integrator=s.integrator,
                 spp=cfg.spp,
-                seed=seed,
+                seed=seed,  # type: ignore[arg-type]  # mitsuba stubs: seed takes an int
                 seed_grad=seed + 1,
             )
             loss += self.loss_fn(image, targets[v], weights[v])
-        loss = loss / len(views)
-        reg = s.pipeline.regularizer(self.opt, it)
+        loss = loss / len(views.indices)
+        reg = s.pipeline.regularizer(self.opt, it, views)
         total = loss if reg is None else loss + reg
         dr.backward(total)
         probe = finite_probe(total, self.opt)
@@ -179,8 +166,6 @@ class Runner:
         if factor == 1:
             return s.sensors, s.targets, s.weights
         if factor not in self._scaled:
-            from invrender.session import scaled_views
-
             self._scaled[factor] = scaled_views(s, factor)
         return self._scaled[factor]
 
@@ -236,7 +221,7 @@ class Runner:
         if self.bad_steps < limit:
             return
         self.metrics.flush()
-        last = ckpt_io.latest(self.run_dir / "checkpoints")
+        last = self.folder.latest_checkpoint()
         kept = f"its last good checkpoint is {last}" if last else "it has no checkpoint yet"
         raise RunStopped(
             f"{self.run_dir}: {limit} steps in a row (iterations {it - limit + 1}-{it}) had a "
@@ -284,16 +269,16 @@ class Runner:
                 sensor=self.s.sensors[index],
                 integrator=self.s.integrator,
                 spp=spp,
-                seed=12345 + index,
+                seed=12345 + index,  # type: ignore[arg-type]  # mitsuba stubs: seed takes an int
             )
         return np.array(img)[..., :3]
 
     def write_preview(self, spp: int | None = None) -> None:
         v = self.s.dataset.eval_views[0]
         current = self.render_view(v, spp or self.s.config.optimize.spp)
-        path = self.run_dir / "previews" / f"iter_{self.iteration:06d}.png"
+        path = self.folder.preview(self.iteration)
         write_preview(path, self.s.dataset.views[v].image, current)
-        plot_loss(self.run_dir / "loss.png", *self.metrics.losses())
+        plot_loss(self.folder.loss_plot, *self.metrics.losses())
         self.metrics.flush()
 
     def save_checkpoint(self) -> Path:
@@ -302,7 +287,7 @@ class Runner:
         # Metrics first: a kill between the two leaves metrics.csv ahead of the checkpoint (resume
         # drops the extra rows), never behind it (those rows would be lost).
         self.metrics.flush()
-        return ckpt_io.save(state, self.run_dir / "checkpoints")
+        return ckpt_io.save(state, self.folder.checkpoints)
 
     def evaluate(self) -> dict[str, Any]:
         """PSNR of each evaluation view rendered at ``eval_spp`` against its target."""
@@ -315,9 +300,6 @@ class Runner:
         return scores
 
     def finish(self, status: str) -> dict[str, Any]:
-        from invrender.evaluation import parameter_errors
-        from invrender.run_export import export_outputs
-
         restore_threads(self._threads)
         self._threads = None
         self.save_checkpoint()
@@ -338,14 +320,14 @@ class Runner:
             "pipeline": self.s.config.optimize.pipeline,
         }
         summary.update(self.s.pipeline.summary())
-        write_summary(self.run_dir / "summary.json", summary)  # kept even if the export fails
+        write_summary(self.folder.summary, summary)  # kept even if the export fails
         try:
-            summary["exported"] = export_outputs(self.s, self.run_dir / "export")
+            summary["exported"] = export_outputs(self.s, self.folder.export)
         except (InvrenderError, NotImplementedError) as exc:
             summary["export_error"] = str(exc).splitlines()[0]
             print(
                 f"invrender: export failed ({summary['export_error']}); the run itself is "
                 f"complete: retry with `invrender export {self.run_dir}`"
             )
-        write_summary(self.run_dir / "summary.json", summary)
+        write_summary(self.folder.summary, summary)
         return summary

@@ -10,7 +10,7 @@ import numpy as np
 
 from invrender.config.schema import ParamGroup, Schedule
 from invrender.errors import ConfigError
-from invrender.scene import is_non_differentiable, key_category, select_keys, suggest_key
+from invrender.scene.loading import is_non_differentiable, key_category, select_keys, suggest_key
 
 
 @dataclass

@@ -10,10 +10,10 @@ from invrender.config.loader import load_config
 def check_config(path: Path, overrides: tuple[str, ...] = (), variant: str | None = None) -> str:
     """Validate one config fully; return a one-line description, raise InvrenderError if bad."""
     from invrender.errors import ConfigError
-    from invrender.optim import resolve_groups
     from invrender.pipelines import RunContext, get_pipeline
-    from invrender.scene import load_scene
-    from invrender.session import load_integrator
+    from invrender.pipelines.param_groups import resolve_groups
+    from invrender.run.session import load_integrator
+    from invrender.scene.loading import load_scene
     from invrender.variant import select_variant
 
     loaded = load_config(path, overrides)
@@ -24,7 +24,8 @@ def check_config(path: Path, overrides: tuple[str, ...] = (), variant: str | Non
     from invrender.data.dataset import Dataset, load_dataset
 
     targets_note = ""
-    if cfg.targets.synth is not None and not Path(cfg.targets.transforms).exists():
+    transforms = cfg.targets.transforms
+    if cfg.targets.synth is not None and not (transforms and Path(transforms).exists()):
         dataset = Dataset([], [0])
         targets_note = f"{cfg.targets.synth.views} views to synthesize"
     else:
@@ -32,7 +33,7 @@ def check_config(path: Path, overrides: tuple[str, ...] = (), variant: str | Non
         targets_note = f"{len(dataset.views)} views"
     scene = load_scene(cfg.scene, path.resolve().parent, name)
     params = mi.traverse(scene)
-    from invrender.session import run_problems
+    from invrender.run.session import run_problems
 
     bad = run_problems(cfg, dataset, params, name)
     if bad:
@@ -56,7 +57,7 @@ def describe_parameters(
     path: Path, overrides: tuple[str, ...] = (), variant: str | None = None
 ) -> list[str]:
     """One line per differentiable scene parameter: key, category, shape (for picking keys)."""
-    from invrender.scene import differentiable_keys, key_category, load_scene
+    from invrender.scene.loading import differentiable_keys, key_category, load_scene
     from invrender.variant import select_variant
 
     loaded = load_config(path, overrides)
