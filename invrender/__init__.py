@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 
 def _steer_llvm() -> None:
-    from invrender.variant import preselect_llvm
+    from invrender.llvm import preselect_llvm
 
     preselect_llvm()
 

@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers import tiny_example  # noqa: E402
+from scripts.fixtures.examples import tiny_example  # noqa: E402
 
-INVRENDER = [sys.executable, "-m", "invrender.cli"]
+INVRENDER = [sys.executable, "-m", "invrender.cli.main"]
 
 
 def first_iteration_s(run_dir: Path, t0: float, timeout: float = 600) -> float:
@@ -84,7 +84,7 @@ def main() -> None:
     ap.add_argument("--resolution", type=int, default=32)
     args = ap.parse_args()
     from invrender.config.loader import load_config
-    from invrender.session import ensure_targets
+    from invrender.run.session import ensure_targets
     from invrender.variant import select_variant
 
     select_variant("auto")

@@ -84,10 +84,10 @@ def bench_hull(grid_sizes, view_counts, image: int, triangles: int) -> None:
 
     from invrender.config.schema import Targets
     from invrender.data.dataset import load_dataset
+    from invrender.data.synth import SynthOptions, synthesize
     from invrender.geometry.metrics import compare_meshes
     from invrender.geometry.shapes import load_mesh
     from invrender.geometry.visual_hull import views_from_dataset, visual_hull
-    from invrender.synth import SynthOptions, synthesize
 
     root = Path(__file__).resolve().parents[1] / "datasets" / "shape_genus"
     reference = load_mesh(root / "target.ply")

@@ -58,7 +58,7 @@ def timed_forward(loaded, config: dict, spp: int, seed: int) -> tuple[np.ndarray
     Runs of a few tens of milliseconds vary by +-30 % on a shared CPU; the minimum over
     many is the stable estimate of what one render costs.
     """
-    from invrender.integrators import fd
+    from fixtures import fd
 
     integ = fd.make_integrator(config)
     best, spent, img = float("inf"), 0.0, None
@@ -73,7 +73,7 @@ def timed_forward(loaded, config: dict, spp: int, seed: int) -> tuple[np.ndarray
 
 
 def bench_scene(name: str, integrators: list[str], args) -> list[dict]:
-    from invrender.integrators import fd, scenes
+    from fixtures import fd, scenes
 
     spec = scenes.build(name, res=args.res, rfilter=args.rfilter)
     loaded = fd.load(spec)
@@ -228,7 +228,7 @@ def efficiency_table(args) -> str:
     Efficiency of A against baseline B = (err_B^2 t_B) / (err_A^2 t_A): how much less
     variance A reaches in B's time (Monte Carlo error^2 falls as 1 / time).
     """
-    from invrender.integrators import fd, scenes
+    from fixtures import fd, scenes
 
     lines = [
         "| scene | film | FD step | integrator | spp | rel. L2 err | cosine | time (s) "

@@ -64,7 +64,7 @@ def bare_mitsuba_loop(session, iters: int) -> float:
 
 def invrender_loop(session, iters: int) -> float:
     """Seconds per iteration of invrender's Runner (metrics, progress bar; no final export)."""
-    from invrender.runner import Runner
+    from invrender.run.runner import Runner
 
     class LoopOnly(Runner):
         def finish(self, status):
@@ -89,7 +89,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from invrender.config.loader import load_config
-    from invrender.session import prepare
+    from invrender.run.session import prepare
 
     session = prepare(load_config(args.config), "llvm_ad_rgb", progress=False)
     bare_mitsuba_loop(session, 3)  # warm the kernel cache for both

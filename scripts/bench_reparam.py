@@ -40,7 +40,7 @@ def main() -> None:
     from invrender.variant import select_variant
 
     select_variant("llvm_ad_rgb")
-    from invrender.integrators import fd, scenes
+    from fixtures import fd, scenes
 
     print("| scene | integrator | spp | rel. L2 error (blur 1) | loss-grad error | time [s] |")
     print("|---|---|---|---|---|---|")

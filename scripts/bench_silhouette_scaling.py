@@ -35,9 +35,9 @@ def main() -> None:
     select_variant(args.variant)
     import drjit as dr
     import mitsuba as mi
+    from fixtures.scenes import make_mesh
 
     from invrender.integrators import silhouette as sil
-    from invrender.integrators.scenes import make_mesh
 
     n = int(np.sqrt(args.faces / 2)) + 1
     verts, faces = wavy_grid(n)

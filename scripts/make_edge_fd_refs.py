@@ -54,7 +54,7 @@ def scene_name(case: str) -> str:
 
 def reverse_spread(loaded, integrator: dict, weights, spp: int, seeds: int, g_ref: float):
     """Standard deviation across seeds of the reverse-mode loss gradient, relative to g_ref."""
-    from invrender.integrators import fd
+    from fixtures import fd
 
     grads = [
         fd.reverse_gradient(loaded, integrator, weights, spp=spp, seed=s) for s in range(seeds)
@@ -69,7 +69,7 @@ def main() -> None:
     from invrender.variant import select_variant
 
     select_variant("llvm_ad_rgb")
-    from invrender.integrators import fd, scenes
+    from fixtures import fd, scenes
 
     refs = {}
     if args.cases and os.path.exists(OUT):

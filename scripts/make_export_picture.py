@@ -70,7 +70,7 @@ def picture_of_run(args: argparse.Namespace) -> None:
     from invrender.export import export_scene
     from invrender.export.blender import render_blend
     from invrender.files import read_exr
-    from invrender.run_export import load_run
+    from invrender.run.export import load_run
 
     session = load_run(args.run)
     view = session.dataset.views[session.dataset.eval_views[0]]

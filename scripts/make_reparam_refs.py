@@ -38,7 +38,7 @@ def main() -> None:
     from invrender.variant import select_variant
 
     select_variant("llvm_ad_rgb")
-    from invrender.integrators import fd, scenes
+    from fixtures import fd, scenes
 
     refs: dict[str, np.ndarray] = {}
     for name in SCENES:

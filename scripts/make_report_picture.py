@@ -26,8 +26,9 @@ def main() -> int:
     )
     args = parser.parse_args()
 
+    from fixtures.chromium import Browser
+
     from invrender.report import build_report
-    from invrender.report.chromium import Browser
 
     page = build_report(args.run_dir)
     with Browser(args.width, args.height) as browser:

@@ -58,7 +58,8 @@ def main() -> None:
     parser.add_argument("--subdivisions", type=int, default=5)
     args = parser.parse_args()
 
-    from invrender.geometry.procedural import lobed_blob
+    from fixtures.procedural import lobed_blob
+
     from invrender.geometry.shapes import save_mesh
     from invrender.variant import select_variant
 

@@ -49,9 +49,9 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from fixtures.procedural import signet_ring
     from make_shape_dataset import procedural_envmap  # the same sky as configs/shape.yaml
 
-    from invrender.geometry.procedural import signet_ring
     from invrender.geometry.shapes import save_mesh
     from invrender.geometry.topology import mesh_topology
     from invrender.variant import select_variant

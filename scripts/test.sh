@@ -17,4 +17,8 @@ if [ "$(id -u)" = 0 ]; then
     bash scripts/setup_slurm.sh
     export INVRENDER_REQUIRE_SLURM=1  # then a missing SLURM fails the batch tests, never skips
 fi
+# Lint, format and types first: seconds, and a type error is cheaper to read than a test failure.
+python -m ruff check invrender tests scripts
+python -m ruff format --check invrender tests scripts
+python -m mypy  # invrender/, configured in pyproject.toml (pydantic plugin)
 python -m pytest -q "$@"

@@ -1,4 +1,4 @@
-"""Checks of report pages in a real headless Chromium (invrender.report.chromium)."""
+"""Checks of report pages in a real headless Chromium (scripts.fixtures.chromium)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ BACKGROUND = np.array([0x3A, 0x3D, 0x42])
 
 def require_chromium() -> None:
     """Skip without Chromium, fail when the setup promised it (INVRENDER_REQUIRE_EXPORT_TOOLS)."""
-    from invrender.report.chromium import find_chromium
+    from scripts.fixtures.chromium import find_chromium
 
     require_or_skip(find_chromium() is not None, "chromium", "bash scripts/setup_chromium.sh")
 
@@ -62,3 +62,27 @@ def silhouette_iou(viewer: np.ndarray, target_png: Path) -> float:
     target = np.asarray(image, dtype=np.int16)
     shown = np.abs(target - target[0, 0]).max(axis=-1) > 12
     return float((seen & shown).sum() / max(1, (seen | shown).sum()))
+
+
+def read_rgbe(data: bytes) -> np.ndarray:
+    """Decode what invrender.report.images.rgbe_bytes writes (literal-chunk RLE scanlines)."""
+    header, _, body = data.partition(b"\n\n")
+    size_line, _, body = body.partition(b"\n")
+    fields = size_line.split()
+    height, width = int(fields[1]), int(fields[3])
+    pos, rows = 0, []
+    for _ in range(height):
+        assert body[pos : pos + 2] == b"\x02\x02"
+        pos += 4
+        channels = []
+        for _ in range(4):
+            got = bytearray()
+            while len(got) < width:
+                count = body[pos]
+                got += body[pos + 1 : pos + 1 + count]
+                pos += 1 + count
+            channels.append(np.frombuffer(bytes(got), np.uint8))
+        rows.append(np.stack(channels, -1))
+    rgbe = np.stack(rows).astype(np.float64)
+    scale = np.where(rgbe[..., 3] > 0, np.ldexp(1.0, rgbe[..., 3].astype(int) - 136), 0.0)
+    return rgbe[..., :3] * scale[..., None]

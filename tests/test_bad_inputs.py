@@ -15,7 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from invrender.cli import main
+from invrender.cli.main import main
 from tests.helpers import CONFIGS
 
 DATA = Path(__file__).parent / "bad_inputs"

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from invrender.batch.plan import expand
 from invrender.batch.spec import read_batch_file, shorthand_spec
-from invrender.cli import main
+from invrender.cli.main import main
 from tests.helpers import tiny_example
 
 

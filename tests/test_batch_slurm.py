@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from invrender import checkpoint
 from invrender.batch.status import batch_states, slurm_states
-from invrender.cli import main
+from invrender.cli.main import main
+from invrender.run import checkpoint
 from tests.helpers import final_variables, tiny_example
 
 TINY = {
@@ -51,7 +51,7 @@ def slurm() -> None:
 def targets(tmp_path_factory, variant) -> Path:
     """A tiny material_texture config whose 32 px targets are rendered once, here."""
     from invrender.config.loader import load_config
-    from invrender.session import ensure_targets
+    from invrender.run.session import ensure_targets
 
     folder = tmp_path_factory.mktemp("batch")
     cfg = tiny_example(folder, "material_texture", **TINY)

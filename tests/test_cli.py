@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 from invrender import __version__
-from invrender.cli import main
+from invrender.cli.main import main
 from tests.helpers import CONFIGS, tiny_example
 
 
@@ -21,7 +21,7 @@ def run(*args: str):
 
 
 def test_version_and_help_do_not_import_mitsuba():
-    code = "import sys, invrender.cli; print('mitsuba' in sys.modules, 'drjit' in sys.modules)"
+    code = "import sys, invrender.cli.main; print('mitsuba' in sys.modules, 'drjit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
     result = run("--version")

@@ -145,12 +145,12 @@ def split_folder(tmp_path: Path, src: Path, test: list[int]) -> Path:
 
 def test_nerf_split_folder_trains_on_train_and_reports_psnr_on_test(tmp_path, variant):
     from invrender.data.dataset import load_dataset
-    from invrender.optimize import run_optimization
+    from invrender.run.launch import run_optimization
 
     cfg = tiny_example(tmp_path, "material_texture")
     data = yaml.safe_load(cfg.read_text())
     # Render the tiny example's targets once, then lay them out as NeRF splits.
-    from invrender.synth import SynthOptions, synthesize
+    from invrender.data.synth import SynthOptions, synthesize
 
     synthesize(
         data["targets"]["synth"]["scene"],

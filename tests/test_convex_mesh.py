@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from invrender.integrators import convex_mesh, scenes, shadow_edges
+from invrender.integrators import convex_mesh, shadow_edges
+from scripts.fixtures import scenes
 
 
 def _shape(vertices: np.ndarray, faces: np.ndarray):
@@ -50,7 +51,7 @@ def test_is_convex_follows_the_vertex_positions(variant):
 def test_skipped_shadow_lanes_carried_nothing(variant, monkeypatch, name):
     """The lanes edge_sampling's shadow term skips (the convex object's own surface, the
     black backdrop) add nothing when they are not skipped: the derivative images agree."""
-    from invrender.integrators import fd
+    from scripts.fixtures import fd
 
     spec = scenes.build(name, res=24)
     loaded = fd.load(spec)
@@ -71,7 +72,7 @@ def _ball_under_a_blocker(res: int):
     static ball's are not."""
     import mitsuba as mi
 
-    from invrender.integrators.scenes import Perturbation, ReferenceScene
+    from scripts.fixtures.scenes import Perturbation, ReferenceScene
 
     v, f, n = scenes.uv_sphere_arrays(scenes._OBJ_CENTER, 0.45, n_lat=12, n_lon=24)
     bv, bf, bn = scenes.uv_sphere_arrays((0.12, 0.55, 1.15), 0.15, n_lat=8, n_lon=16)
@@ -101,7 +102,7 @@ def test_own_convex_edges_left_out_beside_other_casters_keeps_the_mean(variant, 
     """With another caster in the scene, the moving convex ball's receivers draw only from
     the other caster's edges: a different estimator of the same shadow term, so its mean
     over seeds must agree with drawing from all edges (4 standard errors)."""
-    from invrender.integrators import fd
+    from scripts.fixtures import fd
 
     loaded = fd.load(_ball_under_a_blocker(res=32))
     weights = fd.loss_weights((32, 32, 3))

@@ -64,7 +64,7 @@ def refs():
 
 
 def _load(case: str, kwargs: dict):
-    from invrender.integrators import fd, scenes
+    from scripts.fixtures import fd, scenes
 
     name = case
     for prefix in ("silhouette", "ball_shadow"):
@@ -74,7 +74,7 @@ def _load(case: str, kwargs: dict):
 
 
 def _check(loaded, refs, case, integrator, spp, seed=3):
-    from invrender.integrators import fd
+    from scripts.fixtures import fd
 
     ref = refs[case]
     weights = fd.loss_weights(ref.shape)
@@ -112,7 +112,7 @@ def test_prb_fails_the_same_check(variant, refs, case):
 
 def test_gaussian_border_not_overestimated(variant, refs):
     """Mitsuba's projective integrators scale this case by (W+2b)(H+2b)/(WH) = 1.27."""
-    from invrender.integrators import fd
+    from scripts.fixtures import fd
 
     case = "silhouette_gaussian_border"
     kwargs, overrides, spp, _, _ = CASES[case]
@@ -127,7 +127,7 @@ def test_gaussian_border_not_overestimated(variant, refs):
 def test_primal_matches_path(variant):
     import mitsuba as mi
 
-    from invrender.integrators import fd, scenes
+    from scripts.fixtures import fd, scenes
 
     for name in ("shadow", "scaling_envmap"):
         loaded = fd.load(scenes.build(name, res=32))
@@ -168,8 +168,8 @@ def test_silhouette_ring_and_projection(variant):
     import drjit as dr
     import mitsuba as mi
 
-    from invrender.integrators import fd, scenes
     from invrender.integrators import silhouette as sil
+    from scripts.fixtures import fd, scenes
 
     loaded = fd.load(scenes.build("silhouette", res=32))
     sensor = loaded.scene.sensors()[0]
@@ -238,7 +238,7 @@ def test_dr_forward_route_equals_forward_to(variant):
     import drjit as dr
     import mitsuba as mi
 
-    from invrender.integrators import fd, scenes
+    from scripts.fixtures import fd, scenes
 
     loaded = fd.load(scenes.build("silhouette", res=16))
     integrator = mi.load_dict({"type": "edge_sampling", "max_depth": 2})
@@ -265,7 +265,7 @@ def test_register_survives_variant_switches(variant):
     import sys
 
     code = (
-        "from invrender.variant import ensure_llvm; ensure_llvm()\n"
+        "from invrender.llvm import ensure_llvm; ensure_llvm()\n"
         "import mitsuba as mi\n"
         "mi.set_variant('scalar_rgb')\n"
         "import invrender.integrators as integrators\n"
@@ -291,7 +291,7 @@ def test_primary_and_shadow_terms_together_forward_equals_reverse(variant):
     """
     import dataclasses
 
-    from invrender.integrators import fd, scenes
+    from scripts.fixtures import fd, scenes
 
     spec = scenes.build("shadow", res=16)
     scene = {**spec.scene, "sensor": {**spec.scene["sensor"], "fov": 75.0}}  # sees the blocker
@@ -312,7 +312,7 @@ def test_edges_outside_the_sampled_region_add_nothing(variant):
     silhouette just outside it (inside the gaussian's reach) moves no pixel: with shadow
     edges off, edge_sampling must equal prb on a sphere that is out of view.
     """
-    from invrender.integrators import fd, scenes
+    from scripts.fixtures import fd, scenes
 
     loaded = fd.load(scenes.build("glossy_reflection", res=16, rfilter="gaussian"))
     es = fd.forward_derivative(
@@ -327,7 +327,7 @@ def test_ball_shadow_reverse_spread_across_seeds(variant, refs, case):
     """Reverse-mode loss gradients over 8 seeds: unbiased on average, and their spread at
     most twice direct_projective's (recorded by scripts/make_edge_fd_refs.py at the same spp).
     """
-    from invrender.integrators import fd
+    from scripts.fixtures import fd
 
     kwargs, overrides, spp, _, grad_tol = CASES[case]
     loaded = _load(case, kwargs)
@@ -347,7 +347,7 @@ def test_ball_shadow_reverse_spread_across_seeds(variant, refs, case):
 def test_ball_shadow_forward_cosine(variant, refs):
     """The issue's failing measurement: forward-mode derivative image of the ball's soft
     shadow (camera sees only the ground) against finite differences, per pixel (no blur)."""
-    from invrender.integrators import fd
+    from scripts.fixtures import fd
 
     loaded = _load("ball_shadow", {})
     fwd = fd.forward_derivative(loaded, {"type": "edge_sampling", "max_depth": 2}, spp=16, seed=2)

@@ -15,7 +15,7 @@ def test_optimization_steps_reuse_the_compiled_kernels(variant):
     import drjit as dr
     import mitsuba as mi
 
-    from invrender.integrators import fd, scenes
+    from scripts.fixtures import fd, scenes
 
     # The camera sees the ball and its shadow: primary and shadow terms both run.
     spec = scenes.build("ball_shadow", res=24, blocker_visible=True)

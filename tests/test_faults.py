@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from invrender import checkpoint
+from invrender.run import checkpoint
 from tests.helpers import tiny_example
 
 ITERATIONS = 24
 # Dr.Jit's LLVM threads add gradients in a varying order; one thread makes runs bit-reproducible.
 ENV = {**os.environ, "INVRENDER_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-CLI = [sys.executable, "-m", "invrender.cli", "optimize", "--quiet"]
+CLI = [sys.executable, "-m", "invrender.cli.main", "optimize", "--quiet"]
 
 # Marked points: the COUNT-th time a process gets there it SIGKILLs itself.
 POINTS = [
@@ -61,7 +61,7 @@ def material(tmp_path_factory, variant) -> Path:
         output__export=["mitsuba", "cameras"],
     )
     from invrender.config.loader import load_config
-    from invrender.session import ensure_targets
+    from invrender.run.session import ensure_targets
 
     ensure_targets(load_config(cfg), progress=False)  # synthesize once, outside the kills
     return cfg

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from invrender import checkpoint
 from invrender.errors import RunStopped
-from invrender.optimize import run_optimization
-from invrender.runner import Runner
+from invrender.run import checkpoint
+from invrender.run.launch import run_optimization
+from invrender.run.runner import Runner
 from tests.helpers import tiny_example
 
 QUIET = dict(

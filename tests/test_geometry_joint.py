@@ -38,8 +38,8 @@ def tiny_overrides(tmp: Path) -> list[str]:
 
 
 def test_joint_example_moves_all_groups_and_reduces_chamfer(variant, tmp_path):
-    from invrender.optimize import run_optimization
-    from invrender.runner import Runner
+    from invrender.run.launch import run_optimization
+    from invrender.run.runner import Runner
 
     seen: dict[str, np.ndarray] = {}
 
@@ -72,7 +72,7 @@ def test_joint_example_moves_all_groups_and_reduces_chamfer(variant, tmp_path):
 
 def test_joint_rejects_a_group_spanning_kinds(variant, tmp_path):
     from invrender.config.loader import load_config
-    from invrender.session import prepare
+    from invrender.run.session import prepare
 
     overrides = tiny_overrides(tmp_path) + [
         "optimize.params=[{key: '*.data', lr: 0.01}]",  # albedo grid + sky

@@ -7,7 +7,7 @@ import pytest
 
 from invrender.errors import DataError
 from invrender.geometry import metrics, remesh, shapes
-from invrender.geometry.procedural import lobed_blob
+from scripts.fixtures.procedural import lobed_blob
 
 
 def look_at(origin, target=(0.0, 0.0, 0.0), up=(0.0, 1.0, 0.0)) -> np.ndarray:

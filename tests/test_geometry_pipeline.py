@@ -46,7 +46,7 @@ def chamfer_column(run_dir: Path) -> list[float]:
 def test_shape_example_reduces_chamfer_and_resumes_after_remesh(variant, tmp_path):
     """A few iterations of configs/shape.yaml at 32 px, interrupted after a remesh and resumed:
     the Chamfer distance goes down, the remeshed topology comes back, the mesh stays clean."""
-    from invrender.optimize import run_optimization
+    from invrender.run.launch import run_optimization
 
     overrides = tiny_overrides(tmp_path, iterations=18)
     first, run_dir = run_optimization(
@@ -90,7 +90,7 @@ def test_geometry_config_errors_name_the_key(tmp_path):
 
 def test_geometry_pipeline_rejects_visibility_blind_integrator(variant, tmp_path):
     from invrender.config.loader import load_config
-    from invrender.session import prepare
+    from invrender.run.session import prepare
 
     loaded = load_config(SHAPE, tiny_overrides(tmp_path) + ["integrator={type: prb}"])
     with pytest.raises(ConfigError, match="integrator.type: 'prb'"):
@@ -126,7 +126,7 @@ def test_selective_uniform_adam_matches_dr_jit_rules(variant):
 
 def test_shape_example_learns_through_our_edge_sampling_integrator(variant, tmp_path):
     """The geometry pipeline with invrender's own visibility integrator instead of Mitsuba's."""
-    from invrender.optimize import run_optimization
+    from invrender.run.launch import run_optimization
 
     overrides = tiny_overrides(tmp_path, iterations=16) + [
         "integrator={type: edge_sampling, max_depth: 2}",

@@ -79,7 +79,7 @@ def test_silhouette_loss_grows_a_small_sphere_to_the_masks(variant):
 
 def test_mask_weight_needs_masks(variant, tmp_path):
     from invrender.config.loader import load_config
-    from invrender.session import prepare
+    from invrender.run.session import prepare
 
     loaded = load_config(SHAPE, tiny_overrides(tmp_path) + ["geometry.mask_weight=1"])
     with pytest.raises(ConfigError, match=r"geometry\.mask_weight.*targets\.masks"):
@@ -87,7 +87,7 @@ def test_mask_weight_needs_masks(variant, tmp_path):
 
 
 def test_shape_run_with_mask_loss_reduces_chamfer(variant, tmp_path):
-    from invrender.optimize import run_optimization
+    from invrender.run.launch import run_optimization
 
     overrides = tiny_overrides(tmp_path, iterations=10) + [
         "targets.masks=alpha",

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_shape_example_reaches_one_percent_chamfer(variant, tmp_path):
-    from invrender.optimize import run_optimization
+    from invrender.run.launch import run_optimization
 
     summary, _ = run_optimization(
         ROOT / "configs" / "shape.yaml",
@@ -27,7 +27,7 @@ def test_shape_example_reaches_one_percent_chamfer(variant, tmp_path):
 
 @pytest.mark.slow
 def test_joint_example_reaches_30_db(variant, tmp_path):
-    from invrender.optimize import run_optimization
+    from invrender.run.launch import run_optimization
 
     summary, _ = run_optimization(
         ROOT / "configs" / "joint.yaml",

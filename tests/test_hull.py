@@ -21,7 +21,7 @@ SHAPE = ROOT / "configs" / "shape.yaml"
 @pytest.fixture(scope="module")
 def ring_targets(tmp_path_factory, variant) -> Path:
     """12 views of the genus-1 ring at 48 px, rendered by Mitsuba (alpha = coverage)."""
-    from invrender.synth import SynthOptions, synthesize
+    from invrender.data.synth import SynthOptions, synthesize
 
     out = tmp_path_factory.mktemp("ring") / "targets"
     opts = SynthOptions(views=12, width=48, height=48, spp=16, elevations=(60.0, -45.0, 25.0))
@@ -61,7 +61,7 @@ def test_visual_hull_needs_masks(ring_targets):
 
 
 def test_geometry_init_visual_hull_without_masks_is_a_config_error(variant, tmp_path):
-    from invrender.cli import main
+    from invrender.cli.main import main
 
     result = CliRunner().invoke(
         main,
@@ -78,7 +78,7 @@ def test_geometry_init_visual_hull_without_masks_is_a_config_error(variant, tmp_
 def test_hull_command_writes_a_genus_one_mesh(ring_targets, tmp_path):
     import trimesh
 
-    from invrender.cli import main
+    from invrender.cli.main import main
     from invrender.geometry.topology import mesh_topology
 
     out = tmp_path / "hull.ply"
@@ -100,7 +100,7 @@ def _write_masks(folder: Path, masks: list[np.ndarray]) -> Path:
 
 
 def test_hull_command_bad_inputs_exit_2_with_one_line(ring_targets, tmp_path):
-    from invrender.cli import main
+    from invrender.cli.main import main
 
     out = tmp_path / "hull.ply"
     blob = np.zeros((48, 48))
@@ -127,7 +127,7 @@ def test_hull_command_bad_inputs_exit_2_with_one_line(ring_targets, tmp_path):
 def test_genus_example_keeps_genus_and_improves_from_the_hull(variant, tmp_path):
     """configs/shape_genus.yaml for a few iterations at 32 px: the hull's genus 1 holds through a
     remesh and the Chamfer distance goes down."""
-    from invrender.optimize import run_optimization
+    from invrender.run.launch import run_optimization
 
     overrides = [
         f"targets.transforms={tmp_path}/targets/transforms.json",

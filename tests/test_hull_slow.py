@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_genus_example_from_the_visual_hull(variant, tmp_path):
-    from invrender.optimize import run_optimization
+    from invrender.run.launch import run_optimization
 
     summary, _ = run_optimization(
         ROOT / "configs" / "shape_genus.yaml",

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from invrender.cli import main
+from invrender.cli.main import main
 from invrender.config.loader import load_config
 from tests.photo_helpers import photo_cameras, render_photos
 

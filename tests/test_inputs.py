@@ -12,7 +12,7 @@ import yaml
 from invrender.data.cameras import look_at, mitsuba_to_opengl, opengl_to_mitsuba
 from invrender.data.images import read_image, write_png
 from invrender.files import linear_to_srgb, srgb_to_linear
-from invrender.optimize import run_optimization
+from invrender.run.launch import run_optimization
 
 
 def test_opengl_mitsuba_round_trip_and_axes():
@@ -48,7 +48,7 @@ def test_inline_scene_with_glb_mesh_and_inline_cameras(tmp_path, variant):
         },
     }
     # Photos: render the true scene from two look-at cameras and save them as sRGB PNGs.
-    from invrender.scene import prepare_dict
+    from invrender.scene.loading import prepare_dict
 
     true_scene = mi.load_dict(
         {"type": "scene", "integrator": {"type": "path"}, **prepare_dict(scene, tmp_path)}
@@ -94,7 +94,7 @@ def test_inline_scene_with_glb_mesh_and_inline_cameras(tmp_path, variant):
     assert json.loads((run_dir / "summary.json").read_text())["psnr_views"].startswith("training")
     resolved = yaml.safe_load((run_dir / "config.resolved.yaml").read_text())
     assert resolved["scene"]["dict"]["box"]["filename"] == str(tmp_path / "box.glb")
-    from invrender import checkpoint
+    from invrender.run import checkpoint
 
     final = checkpoint.load(checkpoint.latest(run_dir / "checkpoints"))
     albedo = final.variables["box.bsdf.reflectance.value"].ravel()

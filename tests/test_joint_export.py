@@ -28,8 +28,8 @@ def textured_overrides(tmp: Path, formats: str = "[mitsuba, gltf, obj]") -> list
 
 @pytest.fixture(scope="module")
 def run(variant, tmp_path_factory):
-    from invrender.optimize import run_optimization
-    from invrender.runner import Runner
+    from invrender.run.launch import run_optimization
+    from invrender.run.runner import Runner
 
     tmp = tmp_path_factory.mktemp("joint_textured")
     seen: dict[str, object] = {}
@@ -135,7 +135,7 @@ def test_export_from_the_run_folder_rebuilds_the_textured_scene(variant, run, tm
     """`invrender export RUN` restores the atlas and maps from the last checkpoint."""
     import mitsuba as mi
 
-    from invrender.run_export import export_run
+    from invrender.run.export import export_run
 
     _, run_dir, seen = run
     written = export_run(run_dir, ["mitsuba"], out=tmp_path / "again", variant=variant)
@@ -154,7 +154,7 @@ def test_exported_blend_has_principled_maps_world_and_cameras(variant, run, tmp_
     from test_export_blender import _bpy_available
 
     from invrender.export.blender import inspect_blend
-    from invrender.run_export import export_run
+    from invrender.run.export import export_run
 
     require_or_skip(
         _bpy_available(), "Blender's bpy module (.bpy-venv)", "bash scripts/setup_blender_env.sh"
@@ -184,8 +184,8 @@ def test_exported_blend_has_principled_maps_world_and_cameras(variant, run, tmp_
 def test_run_interrupted_in_the_texture_stage_resumes_to_the_same_maps(
     variant, tmp_path, monkeypatch
 ):
-    from invrender.optimize import run_optimization
-    from invrender.runner import Runner
+    from invrender.run.launch import run_optimization
+    from invrender.run.runner import Runner
 
     # One Dr.Jit thread: gradient scatter-adds then sum in a fixed order, so the reference and
     # the resumed run differ only by what a lost map or Adam state would change (see runner.py).
@@ -240,7 +240,7 @@ def test_run_interrupted_in_the_texture_stage_resumes_to_the_same_maps(
 def test_texture_stage_before_the_last_remesh_is_a_config_error(variant, tmp_path):
     from invrender.config.loader import load_config
     from invrender.errors import ConfigError
-    from invrender.session import prepare
+    from invrender.run.session import prepare
 
     overrides = textured_overrides(tmp_path) + ["geometry.texture={at: 5}"]
     with pytest.raises(ConfigError, match=r"geometry.texture.at: 5 is before the last remesh"):

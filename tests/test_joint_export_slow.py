@@ -49,8 +49,8 @@ def cycles_vs_mitsuba(run_dir: Path, session, samples: int = 256) -> tuple[float
 def test_joint_example_leaves_as_a_textured_asset(variant, tmp_path):
     from test_export_blender import _bpy_available
 
-    from invrender.optimize import run_optimization
-    from invrender.run_export import load_run
+    from invrender.run.export import load_run
+    from invrender.run.launch import run_optimization
 
     summary, run_dir = run_optimization(
         ROOT / "configs" / "joint.yaml",

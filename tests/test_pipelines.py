@@ -7,9 +7,9 @@ import csv
 import numpy as np
 import pytest
 
-from invrender import checkpoint
-from invrender.optimize import run_optimization
-from invrender.runner import Runner
+from invrender.run import checkpoint
+from invrender.run.launch import run_optimization
+from invrender.run.runner import Runner
 from tests.helpers import final_variables, runner_stopping_after, tiny_example
 
 QUIET = {"output__preview_every": 0, "output__checkpoint_every": 0, "output__export": []}
@@ -41,7 +41,7 @@ class KeepFinalImage(Runner):
 def test_exported_scene_xml_rerenders_to_the_in_memory_result(tmp_path, variant):
     import mitsuba as mi
 
-    from invrender.run_export import load_run
+    from invrender.run.export import load_run
 
     cfg = tiny_example(
         tmp_path,
@@ -75,7 +75,7 @@ def test_exported_scene_xml_rerenders_to_the_in_memory_result(tmp_path, variant)
     # `invrender export` takes the finished run to other formats, into --out.
     from click.testing import CliRunner
 
-    from invrender.cli import main
+    from invrender.cli.main import main
 
     out = tmp_path / "exported"
     result = CliRunner().invoke(
@@ -122,7 +122,7 @@ def test_ctrl_c_stops_cleanly_with_checkpoint_and_summary(tmp_path, variant):
 
     cfg = tiny_example(tmp_path, "material_texture", optimize__iterations=100000, **QUIET)
     run_dir = tmp_path / "run"
-    cmd = [sys.executable, "-m", "invrender.cli", "optimize", str(cfg), "--quiet"]
+    cmd = [sys.executable, "-m", "invrender.cli.main", "optimize", str(cfg), "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.time() + 120

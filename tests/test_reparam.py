@@ -1,6 +1,6 @@
 """The `reparam` integrator against cached finite differences (scripts/make_reparam_refs.py).
 
-Scenes come from invrender.integrators.scenes (16 px, gaussian filter). Errors are relative
+Scenes come from scripts.fixtures.scenes (16 px, gaussian filter). Errors are relative
 L2 errors of the derivative image after a 1-pixel box blur (compares below per-pixel
 noise) and relative errors of the gradient of a fixed weighted-sum loss; tolerances are
 about twice the errors measured at these spp and seeds (printed with -s; the loss gradient
@@ -47,7 +47,7 @@ def refs(variant: str) -> dict[str, np.ndarray]:
 
 
 def _loaded(name: str, res: int):
-    from invrender.integrators import fd, scenes
+    from scripts.fixtures import fd, scenes
 
     return fd.load(scenes.build(name, res=res, rfilter="gaussian"))
 
@@ -58,14 +58,14 @@ def _reparam(max_depth: int, **overrides) -> dict:
 
 
 def _forward(loaded, integrator: dict, spp: int, seed: int = 0) -> np.ndarray:
-    from invrender.integrators import fd
+    from scripts.fixtures import fd
 
     propagate = PROPAGATE.get(loaded.spec.name, "to")
     return fd.forward_derivative(loaded, integrator, spp=spp, seed=seed, propagate=propagate)
 
 
 def _errors(estimate: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
-    from invrender.integrators import fd
+    from scripts.fixtures import fd
 
     weights = fd.loss_weights(reference.shape)
     image_err = fd.relative_error(estimate, reference, blur=1)
@@ -103,7 +103,7 @@ def test_bad_settings_name_the_key(variant: str, props: dict, key: str) -> None:
 def test_box_filter_gets_the_pixel_border_term(variant: str) -> None:
     """Box-filtered films (issue 17): the pixel-border flux term carries what a smooth
     filter's gradient would; without it the silhouette derivative is lost (error ~1)."""
-    from invrender.integrators import fd, scenes
+    from scripts.fixtures import fd, scenes
 
     ref = np.load(os.path.join(os.path.dirname(__file__), "data", "edge_fd_refs.npz"))
     ref = ref["silhouette"]  # 32 px, box filter
@@ -141,7 +141,7 @@ def test_primal_equals_prb(variant: str) -> None:
 
 @pytest.mark.parametrize("name", list(TOLERANCES))
 def test_forward_matches_finite_differences(variant: str, refs, name: str) -> None:
-    from invrender.integrators import scenes
+    from scripts.fixtures import scenes
 
     spec_depth = scenes.build(name, res=16, rfilter="gaussian").max_depth
     loaded = _loaded(name, 16)
@@ -155,7 +155,7 @@ def test_forward_matches_finite_differences(variant: str, refs, name: str) -> No
 
 @pytest.mark.parametrize("name", ["shadow", "analytic_sphere"])
 def test_reverse_matches_finite_differences(variant: str, refs, name: str) -> None:
-    from invrender.integrators import fd
+    from scripts.fixtures import fd
 
     loaded = _loaded(name, 16)
     reference = refs[name]
@@ -243,8 +243,8 @@ def test_outline_divergence_matches_finite_differences(variant: str) -> None:
     import drjit as dr
     import mitsuba as mi
 
-    from invrender.integrators import fd, scenes
     from invrender.integrators.reparam_outline import warp_ray_outline
+    from scripts.fixtures import fd, scenes
 
     loaded = fd.load(scenes.build("shadow", res=16, rfilter="gaussian"))
     scene, n, eps = loaded.scene, 8192, 3e-5

@@ -87,7 +87,7 @@ def test_report_opens_offline_in_chromium_and_draws_the_asset(run_dir, tmp_path)
     fetches nothing outside the run folder."""
     require_chromium()
     from invrender.report import PACKAGE_ASSETS
-    from invrender.report.chromium import Browser
+    from scripts.fixtures.chromium import Browser
 
     moved = tmp_path / "elsewhere" / "run"
     shutil.copytree(run_dir, moved)
@@ -206,7 +206,9 @@ def test_web_equirect_follows_threejs_convention():
 
 
 def test_rgbe_round_trip_keeps_three_significant_digits():
-    from invrender.report.images import read_rgbe, rgbe_bytes
+    from report_helpers import read_rgbe
+
+    from invrender.report.images import rgbe_bytes
 
     rng = np.random.default_rng(0)
     image = rng.uniform(0, 5, (4, 16, 3))
@@ -234,6 +236,7 @@ def test_svg_line_plot_handles_gaps_logs_steps_and_nothing():
 
 def test_preview_strip_splits_into_its_tiles_and_psnr():
     from invrender.previews import preview_strip
+
     from invrender.report.images import psnr_srgb8, split_preview
 
     rng = np.random.default_rng(1)

@@ -40,8 +40,9 @@ def cli(*args: str) -> str:
 def batch_dir(tmp_path_factory, variant) -> Path:
     """Two runs (spp 2 and 4) through submitit's local executor: real `invrender optimize`
     processes, as on a cluster."""
-    from invrender.config.loader import load_config
     from invrender.session import ensure_targets
+
+    from invrender.config.loader import load_config
 
     tmp = tmp_path_factory.mktemp("batch_report")
     cfg = tiny_example(tmp, "material_texture", **TINY)
@@ -70,7 +71,7 @@ def test_batch_report_links_each_run_report_and_shows_final_views(batch_dir):
 def test_batch_report_and_a_linked_run_report_open_offline(batch_dir):
     require_chromium()
     from invrender.report import PACKAGE_ASSETS
-    from invrender.report.chromium import Browser
+    from scripts.fixtures.chromium import Browser
 
     with Browser(1280, 900) as browser:
         load = browser.open((batch_dir / "report.html").as_uri(), timeout=60)

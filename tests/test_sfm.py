@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image  # at the top: PIL saving PNGs after a first import of pycolmap can crash
 
-from invrender.cli import main
+from invrender.cli.main import main
 from invrender.data.transforms import read_transforms
 from tests.photo_helpers import camera_errors, photo_cameras, render_photos
 

@@ -12,7 +12,7 @@ import yaml
 
 from invrender.data.cameras import Camera
 from invrender.data.transforms import read_transforms, write_transforms
-from invrender.optimize import run_optimization
+from invrender.run.launch import run_optimization
 from tests.photo_helpers import (
     align_poses,
     camera_errors,

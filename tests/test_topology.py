@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import trimesh
 
-from invrender.geometry.procedural import signet_ring
 from invrender.geometry.remesh import RemeshError
 from invrender.geometry.shapes import icosphere
 from invrender.geometry.topology import largest_component, mesh_topology, signed_volume
 from invrender.geometry.visual_hull import remesh_keeping_topology
+from scripts.fixtures.procedural import signet_ring
 
 
 def test_genus_of_sphere_ring_and_double_torus():

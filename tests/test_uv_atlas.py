@@ -9,8 +9,8 @@ import pytest
 @pytest.fixture(scope="module")
 def remeshed():
     """A lobed blob, remeshed as the geometry pipeline does (Botsch-Kobbelt)."""
-    from invrender.geometry.procedural import lobed_blob
     from invrender.geometry.remesh import edge_length_for_triangles, remesh_isotropic
+    from scripts.fixtures.procedural import lobed_blob
 
     vertices, faces = lobed_blob(subdivisions=3, scale=0.8)
     length = edge_length_for_triangles(vertices, faces, 2000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from invrender import variant as v
+from invrender import llvm as v
 from invrender.errors import SetupError
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import submitit
 
 from invrender.files import write_text
+from invrender.run.folder import RunFolder
 
 STOP_SIGNAL = signal.SIGUSR2
 STOP_WAIT_S = 80.0  # less than submitit's default signal delay (90 s before the kill)
@@ -35,10 +36,7 @@ class RunFailed(RuntimeError):
 
 
 def read_summary(run_dir: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((run_dir / "summary.json").read_text())
-    except (OSError, ValueError):
-        return None
+    return RunFolder(run_dir).read_summary()
 
 
 def _exited(proc: subprocess.Popen[bytes]) -> bool:
@@ -53,8 +51,7 @@ def _exited(proc: subprocess.Popen[bytes]) -> bool:
 
 
 def has_checkpoint(run_dir: Path) -> bool:
-    folder = run_dir / "checkpoints"
-    return (run_dir / "config.resolved.yaml").is_file() and any(folder.glob("ckpt_*.npz"))
+    return RunFolder(run_dir).has_checkpoint()
 
 
 class OptimizeJob(submitit.helpers.Checkpointable):
@@ -87,7 +84,7 @@ class OptimizeJob(submitit.helpers.Checkpointable):
     def command(self) -> list[str]:
         run_dir = Path(self.run_dir)
         # Plain progress lines (every 5 % or 2 min): what `batch status` shows as the log's tail.
-        cmd = [sys.executable, "-m", "invrender.cli", "optimize", "--progress", "plain"]
+        cmd = [sys.executable, "-m", "invrender.cli.main", "optimize", "--progress", "plain"]
         if has_checkpoint(run_dir):
             cmd += ["--resume", str(run_dir)]  # config.resolved.yaml holds the overrides
         else:

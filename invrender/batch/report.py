@@ -10,11 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from invrender.batch.layout import REPORT_FILE, RESULTS_FILE, paths, read_batch
 from invrender.batch.status import batch_states
-from invrender.batch.submit import paths, read_batch
 from invrender.files import write_text
 from invrender.report.batch import STYLE as GRID_STYLE
 from invrender.report.batch import heldout_grid, refresh_run_reports, report_cell
+from invrender.run.folder import RunFolder
 
 FIXED = ["run", "config", "state"]
 METRICS = ["iterations", "final_loss", "psnr", "wall_time_s"]
@@ -55,10 +56,7 @@ def result_rows(batch_dir: Path) -> tuple[list[str], list[dict[str, Any]]]:
 
 
 def _summary(run_dir: Path) -> dict[str, Any]:
-    try:
-        return json.loads((run_dir / "summary.json").read_text())
-    except (OSError, ValueError):
-        return {}
+    return RunFolder(run_dir).read_summary() or {}
 
 
 def write_report(batch_dir: Path) -> tuple[Path, Path]:
@@ -69,8 +67,8 @@ def write_report(batch_dir: Path) -> tuple[Path, Path]:
     writer.writeheader()
     for row in rows:
         writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in fields})
-    csv_path = write_text(batch_dir / "results.csv", buf.getvalue())
-    html_path = write_text(batch_dir / "report.html", _html(batch_dir, fields, rows))
+    csv_path = write_text(batch_dir / RESULTS_FILE, buf.getvalue())
+    html_path = write_text(batch_dir / REPORT_FILE, _html(batch_dir, fields, rows))
     return csv_path, html_path
 
 
@@ -93,14 +91,14 @@ def _html(batch_dir: Path, fields: list[str], rows: list[dict[str, Any]]) -> str
     grid = heldout_grid(batch_dir, [(r["run"], paths(batch_dir, r["run"])["run"]) for r in rows])
     cards = []
     for r in rows:
-        run_dir = paths(batch_dir, r["run"])["run"]
-        previews = sorted((run_dir / "previews").glob("iter_*.png"))
+        run = RunFolder(paths(batch_dir, r["run"])["run"])
+        preview = run.latest_preview()
         imgs = []
-        if previews:
-            rel = previews[-1].relative_to(batch_dir).as_posix()
+        if preview is not None:
+            rel = preview.relative_to(batch_dir).as_posix()
             imgs.append(f'<img src="{html.escape(rel)}" alt="target | current | error">')
-        if (run_dir / "loss.png").is_file():
-            rel = (run_dir / "loss.png").relative_to(batch_dir).as_posix()
+        if run.loss_plot.is_file():
+            rel = run.loss_plot.relative_to(batch_dir).as_posix()
             imgs.append(f'<img src="{html.escape(rel)}" alt="loss curve">')
         caption = ", ".join(
             f"{k} = {_fmt(r.get(k))}"

@@ -11,19 +11,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import Field, PrivateAttr, ValidationError
+from pydantic_core import ErrorDetails
 
+from invrender.config.names import Variant
+from invrender.config.strict import Strict
 from invrender.config.yaml_lines import line_index, line_of
 from invrender.errors import ConfigError
 
 EXECUTORS = ("local", "slurm", "debug")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SlurmSettings(_Strict):
+class SlurmSettings(Strict):
     """What each array task asks SLURM for (submitit's parameters under our names)."""
 
     partition: str | None = Field(None, description="SLURM partition (default: the cluster's)")
@@ -38,7 +37,7 @@ class SlurmSettings(_Strict):
     )
 
 
-class BatchSpec(_Strict):
+class BatchSpec(Strict):
     """A whole batch file."""
 
     name: str | None = None
@@ -49,7 +48,7 @@ class BatchSpec(_Strict):
         default_factory=dict, description="lists of equal length, taken together"
     )
     executor: Literal["local", "slurm", "debug"] = "local"
-    variant: Literal["auto", "llvm_ad_rgb", "cuda_ad_rgb"] = "auto"
+    variant: Variant = "auto"
     out: str | None = Field(None, description="batch folder (default batches/<name>)")
     slurm: SlurmSettings = Field(default_factory=SlurmSettings)
     _where: Any = PrivateAttr(default=None)  # key path -> "FILE:LINE" of the batch file
@@ -68,8 +67,8 @@ def read_batch_file(path: Path) -> tuple[BatchSpec, Path]:
         lines = line_index(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError([f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
+        at = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError([f"{at}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
     if not isinstance(data, dict):
         raise ConfigError([f"{path}:1: a batch file is a mapping (configs, sweep, executor, ...)"])
 
@@ -94,7 +93,7 @@ def validate(data: dict[str, Any], where: Any) -> BatchSpec:
         raise ConfigError([_format(err, where) for err in exc.errors()]) from None
 
 
-def _format(err: dict[str, Any], where: Any) -> str:
+def _format(err: ErrorDetails, where: Any) -> str:
     loc = tuple(err["loc"])
     dotted = ".".join(str(p) for p in loc) or "(top level)"
     kind = err["type"]

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from invrender.batch.layout import paths, read_batch
+from invrender.run.folder import RunFolder
+
 ACTIVE = {"PENDING", "RUNNING", "REQUEUED", "COMPLETING", "CONFIGURING", "SUSPENDED", "RESIZING"}
 ACTIVE |= {"REQUEUE_HOLD", "REQUEUE_FED", "SIGNALING", "STAGE_OUT", "PREEMPTED"}
 
@@ -71,7 +74,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 def _progress(run_dir: Path) -> tuple[int | None, float | None]:
     """Iterations done and the last loss, from metrics.csv (written at each checkpoint)."""
     try:
-        with open(run_dir / "metrics.csv", newline="") as f:
+        with open(RunFolder(run_dir).metrics, newline="") as f:
             rows = list(csv.DictReader(f))
     except OSError:
         return None, None
@@ -84,11 +87,10 @@ def run_state(
     batch_dir: Path, entry: dict[str, Any], executor: str, slurm: dict[str, str] | None = None
 ) -> RunState:
     """The state of one run of ``batch.json`` (``entry``); ``slurm`` caches SLURM's states."""
-    from invrender.batch.submit import paths
-
     name = entry.get("name", "")
     p = paths(batch_dir, name)
-    summary = _read_json(p["run"] / "summary.json")
+    run = RunFolder(p["run"])
+    summary = run.read_summary()
     job = _read_json(p["state"]) or {}
     job_id = entry.get("job_id")
     sl = None
@@ -98,7 +100,7 @@ def run_state(
     total = None
     if summary:
         iteration, loss = summary.get("iterations"), summary.get("final_loss")
-    cfg = p["run"] / "config.resolved.yaml"
+    cfg = run.config
     if cfg.is_file():
         import yaml
 
@@ -143,7 +145,6 @@ def run_state(
 
 
 def batch_states(batch_dir: Path) -> list[RunState]:
-    from invrender.batch.submit import read_batch
 
     batch = read_batch(batch_dir)
     entries = batch.get("runs", [])

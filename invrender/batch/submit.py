@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from invrender.batch.layout import BATCH_FILE, paths, read_batch
 from invrender.batch.plan import RunPlan, expand
 from invrender.batch.spec import BatchSpec, SlurmSettings
-from invrender.errors import DataError
+from invrender.batch.status import run_state
 from invrender.files import write_text
-
-BATCH_FILE = "batch.json"
 
 
 @dataclass
@@ -37,21 +36,6 @@ def default_batch_dir(spec: BatchSpec, base: Path) -> Path:
     return base / "batches" / name
 
 
-def paths(batch_dir: Path, name: str) -> dict[str, Path]:
-    return {
-        "run": batch_dir / "runs" / name,
-        "log": batch_dir / "logs" / f"{name}.log",
-        "state": batch_dir / "jobs" / f"{name}.json",
-    }
-
-
-def read_batch(batch_dir: Path) -> dict[str, Any]:
-    path = batch_dir / BATCH_FILE
-    if not path.is_file():
-        raise DataError(f"{batch_dir}: not a batch folder (no {BATCH_FILE}); check the path")
-    return json.loads(path.read_text())
-
-
 def make_executor(spec: BatchSpec, batch_dir: Path, executor: str) -> Any:
     """A submitit executor: SLURM (job arrays), local processes, or in-process (debug)."""
     import submitit
@@ -60,12 +44,12 @@ def make_executor(spec: BatchSpec, batch_dir: Path, executor: str) -> Any:
     if executor == "debug":
         return submitit.DebugExecutor(folder=folder)
     if executor == "local":
-        ex = submitit.LocalExecutor(folder=folder)
-        ex.update_parameters(timeout_min=spec.slurm.timeout_min)
-        return ex
-    ex = submitit.SlurmExecutor(folder=folder)
-    ex.update_parameters(**slurm_parameters(spec.slurm, spec.name or batch_dir.name))
-    return ex
+        local = submitit.LocalExecutor(folder=folder)
+        local.update_parameters(timeout_min=spec.slurm.timeout_min)
+        return local
+    slurm = submitit.SlurmExecutor(folder=folder)
+    slurm.update_parameters(**slurm_parameters(spec.slurm, spec.name or batch_dir.name))
+    return slurm
 
 
 def slurm_parameters(s: SlurmSettings, job_name: str) -> dict[str, Any]:
@@ -104,19 +88,18 @@ def submit(
 ) -> tuple[Submitted, list[Any]]:
     """Submit the runs that need a job; return what was done and submitit's job handles."""
     from invrender.batch.job import OptimizeJob
-    from invrender.batch.status import run_state
 
     previous = read_batch(batch_dir) if (batch_dir / BATCH_FILE).is_file() else {}
     old_runs = {r["name"]: r for r in previous.get("runs", [])}
     todo: list[RunPlan] = []
     skipped: dict[str, str] = {}
     for run in runs:
-        state = run_state(batch_dir, old_runs.get(run.name, {}), executor).state
-        if state == "completed":
+        current = run_state(batch_dir, old_runs.get(run.name, {}), executor).state
+        if current == "completed":
             skipped[run.name] = "completed"
-        elif state in ("queued", "running"):
-            skipped[run.name] = f"already {state}"
-        elif state == "failed" and not retry_failed:
+        elif current in ("queued", "running"):
+            skipped[run.name] = f"already {current}"
+        elif current == "failed" and not retry_failed:
             skipped[run.name] = "failed (use --retry-failed to run it again)"
         else:
             todo.append(run)
@@ -147,7 +130,7 @@ def submit(
             entry["submitted_at"] = time.time()
             entry["executor"] = executor
         record.append(entry)
-    state = {
+    state: dict[str, Any] = {
         "name": spec.name or batch_dir.name,
         "executor": executor,
         "spec": spec.model_dump(mode="json"),

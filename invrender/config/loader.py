@@ -48,8 +48,8 @@ def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Loade
         repeated = duplicate_keys(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError([f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
+        at = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError([f"{at}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
     if repeated:
         raise ConfigError(
             [
@@ -254,13 +254,12 @@ def _resolve_paths(
 
     for loc, must_exist, what in _expand_list_indices(data, _PATHS):
         resolve(loc, must_exist, what)
-    targets = data.get("targets") if isinstance(data.get("targets"), dict) else {}
+    raw_targets = data.get("targets")
+    targets: dict[str, Any] = raw_targets if isinstance(raw_targets, dict) else {}
     # transforms.json may be missing when targets.synth will render it.
     resolve(("targets", "transforms"), "synth" not in targets, "transforms.json")
     scene = data.get("scene")
     if isinstance(scene, dict) and isinstance(scene.get("dict"), dict):
-        from invrender.scene import absolute_filenames
-
         scene["dict"] = absolute_filenames(scene["dict"], base)
     return problems
 
@@ -283,3 +282,20 @@ def dump_config(config: RunConfig) -> str:
     """Plain YAML of a config, which validates again through the same schema."""
     data = config.model_dump(mode="json", by_alias=True, exclude_none=True)
     return yaml.safe_dump(data, sort_keys=False)
+
+
+def absolute_filenames(node: Any, base: Path) -> Any:
+    """A copy of a Mitsuba dict with every relative ``filename`` made absolute against ``base``
+    (so that resolved configs and --resume work from any folder)."""
+    if isinstance(node, list):
+        return [absolute_filenames(v, base) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key == "filename" and isinstance(value, str):
+            p = Path(value).expanduser()
+            out[key] = str(p if p.is_absolute() else base / p)
+        else:
+            out[key] = absolute_filenames(value, base)
+    return out

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from invrender.geometry.config import GeometrySpec
-from invrender.scene_template import (
+from invrender.config.geometry import GeometrySpec
+from invrender.config.names import ExportFormat, Variant
+from invrender.config.strict import Strict
+from invrender.config.template import (
     GEOMETRY_PIPELINES,
     LightingTemplate,
     ObjectTemplate,
@@ -19,10 +21,6 @@ from invrender.scene_template import (
 )
 
 Vec3 = tuple[float, float, float]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 class LookAt(Strict):
@@ -100,7 +98,7 @@ class Targets(Strict):
 
 class SceneSpec(Strict):
     """The initial scene: a Mitsuba XML file, an inline Mitsuba dict, or a template
-    (``object`` + ``lighting``, see :mod:`invrender.scene_template`)."""
+    (``object`` + ``lighting``, see :mod:`invrender.scene.template`)."""
 
     file: str | None = None
     inline: dict[str, Any] | None = Field(None, alias="dict")
@@ -176,20 +174,22 @@ class Optimize(Strict):
     )
 
 
+def _default_exports() -> list[ExportFormat | Literal["all"]]:
+    return ["mitsuba"]
+
+
 class Output(Strict):
     dir: str | None = Field(None, description="run folder; default runs/<config name>-<time>")
     preview_every: int = Field(25, ge=0)
     checkpoint_every: int = Field(50, ge=0)
-    export: list[Literal["mitsuba", "ply", "obj", "gltf", "blender", "cameras", "all"]] = Field(
-        default_factory=lambda: ["mitsuba"]
-    )
+    export: list[ExportFormat | Literal["all"]] = Field(default_factory=_default_exports)
 
 
 class RunConfig(Strict):
     """A whole ``invrender optimize`` config."""
 
     name: str | None = None
-    variant: Literal["auto", "llvm_ad_rgb", "cuda_ad_rgb"] = "auto"
+    variant: Variant = "auto"
     targets: Targets
     scene: SceneSpec
     integrator: dict[str, Any] = Field(default_factory=lambda: {"type": "prb", "max_depth": 3})

@@ -30,6 +30,11 @@ class Dataset:
     holdout: list[int] = field(default_factory=list)
 
     @property
+    def has_images(self) -> bool:
+        """False for the camera-only dataset of an export (the photos were not loaded)."""
+        return any(v.image.size for v in self.views)
+
+    @property
     def eval_views(self) -> list[int]:
         """Views for PSNR: the held-out ones, or the training views when none are held out."""
         return self.holdout or self.train

@@ -190,8 +190,16 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
     mapping.triangulation.random_seed = opts.seed
     mapping.multiple_models = False
     with bar("mapping", n) as b:
+
+        def step() -> None:
+            b.update()
+
         models = pycolmap.incremental_mapping(
-            db, photos.folder, work / "sparse", options=mapping, next_image_callback=b.update
+            db,
+            photos.folder,
+            work / "sparse",
+            options=mapping,
+            next_image_callback=step,
         )
     rec = max(models.values(), key=lambda r: r.num_reg_images()) if models else None
     registered = {im.name for im in rec.images.values() if im.has_pose} if rec else set()
@@ -211,6 +219,7 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
             f"{photos.folder}: only {len(registered)} of {n} photos registered (not: {shown}); "
             f"{hint}, or take photos with more overlap and texture"
         )
+    assert rec is not None  # fewer than 3 registered photos stopped above
     model_dir = _largest_model_dir(work / "sparse", rec)
     dist_cam = next(iter(rec.cameras.values()))
     shift = lens_shift_px(dist_cam)

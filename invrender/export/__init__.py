@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-FORMATS = ("mitsuba", "ply", "obj", "gltf", "blender", "cameras")
+from invrender.config.names import EXPORT_FORMATS as FORMATS
 
 
 def expand_formats(formats: Sequence[str]) -> list[str]:

@@ -98,7 +98,7 @@ def material_spec(material: Material, folder: Path) -> tuple[dict, list[Path]]:
 
 def _npz_bytes(**arrays: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]  # numpy stubs: as np.savez
     return buffer.getvalue()
 
 
@@ -131,13 +131,13 @@ def blender_description(data: SceneData, folder: Path, samples: int = 64) -> tup
         description["meshes"].append(
             {"name": mesh.name, "file": relative, "material": material.name}
         )
-    for light in data.point_lights:
-        power, colour = blender_point_power(light.intensity)
+    for point in data.point_lights:
+        power, colour = blender_point_power(point.intensity)
         matrix = np.eye(4)
-        matrix[:3, 3] = mitsuba_to_blender_points(light.position[None])[0]
+        matrix[:3, 3] = mitsuba_to_blender_points(point.position[None])[0]
         description["lights"].append(
             {
-                "name": light.name,
+                "name": point.name,
                 "type": "POINT",
                 "power": power,
                 "color": colour,

@@ -148,6 +148,8 @@ def vertex_tangents(mesh: MeshData) -> np.ndarray:
     over the incident triangles) and T.w = +1 give the same frame.
     """
     positions, faces, uvs = mesh.positions, mesh.faces, mesh.uvs
+    if uvs is None:
+        raise ValueError(f"{mesh.name}: tangents need UVs")
     normals = mesh.normals if mesh.normals is not None else _vertex_normals(mesh)
     p0, p1, p2 = (positions[faces[:, i]] for i in range(3))
     t0, t1, t2 = (uvs[faces[:, i]] for i in range(3))

@@ -109,7 +109,7 @@ class _Writer:
 
         kind = plugin_name(obj)
         attributes = {"type": kind} if name is None else {"type": kind, "name": name}
-        element = ET.SubElement(parent, tag, **attributes)
+        element = ET.SubElement(parent, tag, attributes)
         for setting in _REPR_SETTINGS.get(kind, []):
             value = repr_field(obj, setting)
             if value:

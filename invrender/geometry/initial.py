@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from invrender.geometry.config import InitialShape
+from invrender.config.geometry import InitialShape
 from invrender.geometry.shapes import (
     Mesh,
     ellipsoid,
@@ -27,6 +27,7 @@ def initial_shape(spec: InitialShape, dataset: Any, scene_mesh: Mesh) -> Mesh:
     if spec.type == "scene":
         return scene_mesh
     if spec.type == "file":
+        assert spec.path is not None  # GeometryInit's validator requires it for type file
         return load_mesh(spec.path)
     if spec.type == "visual_hull":
         from invrender.geometry.visual_hull import visual_hull_mesh

@@ -60,7 +60,7 @@ def laplacian_smoothness(positions, topology: MeshTopology):
     dr.scatter_reduce(dr.ReduceOp.Add, neighbour_sum, pj, i)
     dr.scatter_reduce(dr.ReduceOp.Add, neighbour_sum, pi, j)
     degree = mi.Float(np.maximum(topology.degree, 1).astype(np.float32))
-    delta = points - neighbour_sum / degree
+    delta = points - neighbour_sum / mi.Point3f(degree, degree, degree)
     return dr.mean(dr.squared_norm(delta))
 
 

@@ -100,7 +100,7 @@ def load_mesh(path: str | Path) -> Mesh:
     if not path.is_file():
         raise DataError(f"{path}: mesh file not found; check the initial-shape path in the config")
     try:
-        loaded = trimesh.load(path, force="mesh", process=True)
+        loaded: trimesh.Trimesh = trimesh.load(path, force="mesh", process=True)  # type: ignore[assignment]  # force="mesh" returns a Trimesh
     except Exception as exc:  # trimesh raises many types for malformed files
         raise DataError(f"{path}: cannot read mesh ({exc}); export it as PLY or OBJ") from exc
     if len(loaded.faces) == 0:

@@ -52,7 +52,7 @@ class SilhouetteRenderer:
             sensor=sensor,
             integrator=self.integrator,
             spp=spp,
-            seed=seed,
+            seed=seed,  # type: ignore[arg-type]  # mitsuba stubs: seed takes an int
             seed_grad=seed + 1,
         )
         return 1.0 - image

@@ -125,7 +125,7 @@ def visual_hull(
         )
     seconds["remesh"] = time.perf_counter() - t0
     report = HullReport(
-        tuple(int(s) for s in field.shape),
+        (int(field.shape[0]), int(field.shape[1]), int(field.shape[2])),
         float(voxel),
         inside_count,
         mc_faces,

@@ -9,6 +9,8 @@ needs the neighbour across the edge, looked up inside a kernel.
 
 from __future__ import annotations
 
+from typing import cast
+
 import drjit as dr
 import mitsuba as mi
 import numpy as np
@@ -40,7 +42,8 @@ def half_edge_neighbours(faces: np.ndarray) -> np.ndarray:
 
 def shape_id(shape: mi.ShapePtr) -> mi.UInt32:
     """The registry id Dr.Jit uses for a shape pointer (the same inside and outside kernels)."""
-    return dr.reinterpret_array(mi.UInt32, shape)
+    # dr.reinterpret_array() is typed `object`; it returns the type it is given.
+    return cast("mi.UInt32", dr.reinterpret_array(mi.UInt32, shape))
 
 
 class NeighbourTable:

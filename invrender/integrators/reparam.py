@@ -2,34 +2,37 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import drjit as dr
 import mitsuba as mi
-from mitsuba.ad.integrators.common import ADIntegrator, RBIntegrator, mis_weight
+
+if TYPE_CHECKING:
+    # Mitsuba's stub mitsuba/ad.pyi is not valid Python (`integrators.common as ...`), and
+    # a syntax error in it stops mypy; the sources this import resolves to type the same.
+    from mitsuba.python.ad.integrators.common import ADIntegrator, RBIntegrator, mis_weight
+else:
+    from mitsuba.ad.integrators.common import ADIntegrator, RBIntegrator, mis_weight
 
 from invrender.errors import InvrenderError
 from invrender.integrators import reparam_border
+from invrender.integrators.plugin_props import prop_float, prop_int
 from invrender.integrators.reparam_outline import warp_ray_outline
-from invrender.integrators.reparam_warp import WarpSettings, warp_ray
+from invrender.integrators.reparam_warp import (
+    SITE_EMITTER,
+    SITE_INCOMING,
+    WarpSettings,
+    seed_value,
+    warp_key,
+    warp_ray,
+)
 
-# Auxiliary-ray streams: which ray of a path a warp belongs to.
-_SITE_INCOMING = 0  # camera ray (depth 0) or BSDF-sampled ray arriving at `depth`
-_SITE_EMITTER = 1  # shadow ray from vertex `depth - 1`
 # Warp fields a shadow ray can use (reparam_shadow_field).
 _SHADOW_FIELDS = {"outline": warp_ray_outline, "position": warp_ray}
 
 
 class ReparamFilterError(InvrenderError):
     """The film's reconstruction filter cannot carry image-space motion."""
-
-
-def _seed_value(seed: int) -> mi.UInt32:
-    """The render seed as an opaque JIT value, so a new seed does not recompile kernels."""
-    return dr.opaque(mi.UInt32, (int(seed) * 0x9E3779B1) & 0xFFFFFFFF)
-
-
-def _warp_key(seed: mi.UInt32, depth: mi.UInt32, site: int) -> mi.UInt32:
-    """Seed of the auxiliary rays of one warp site; identical in every rendering pass."""
-    return seed + (depth * 2 + site) * 1024
 
 
 class ReparamIntegrator(RBIntegrator):
@@ -88,22 +91,22 @@ class ReparamIntegrator(RBIntegrator):
 
     def __init__(self, props: mi.Properties) -> None:
         super().__init__(props)
-        self.reparam_max_depth = int(props.get("reparam_max_depth", 2))
+        self.reparam_max_depth = prop_int(props, "reparam_max_depth", 2)
         antithetic = bool(props.get("reparam_antithetic", True))
         self.warp = WarpSettings(
-            rays=int(props.get("reparam_rays", 8)),
-            kappa=float(props.get("reparam_kappa", 3e3)),
-            exponent=float(props.get("reparam_exp", 2.0)),
+            rays=prop_int(props, "reparam_rays", 8),
+            kappa=prop_float(props, "reparam_kappa", 3e3),
+            exponent=prop_float(props, "reparam_exp", 2.0),
             antithetic=antithetic,
         )
         self.shadow_warp = WarpSettings(
-            rays=int(props.get("reparam_shadow_rays", 8)),
-            kappa=float(props.get("reparam_shadow_kappa", 1e3)),
-            exponent=float(props.get("reparam_shadow_exp", 0.75)),
+            rays=prop_int(props, "reparam_shadow_rays", 8),
+            kappa=prop_float(props, "reparam_shadow_kappa", 1e3),
+            exponent=prop_float(props, "reparam_shadow_exp", 0.75),
             antithetic=antithetic,
         )
         self.shadow_field = str(props.get("reparam_shadow_field", "outline"))
-        self.border_samples = int(props.get("reparam_border_samples", -1))
+        self.border_samples = prop_int(props, "reparam_border_samples", -1)
         if self.shadow_field not in _SHADOW_FIELDS:
             raise InvrenderError(
                 f"reparam: reparam_shadow_field is {self.shadow_field!r}; "
@@ -127,7 +130,7 @@ class ReparamIntegrator(RBIntegrator):
 
     # ------------------------------------------------------------------ warps
 
-    def _warp(
+    def warp_direction(
         self,
         scene: mi.Scene,
         origin: mi.Point3f,
@@ -157,10 +160,12 @@ class ReparamIntegrator(RBIntegrator):
         active: mi.Bool,
         shadow: bool = False,
     ) -> tuple[mi.Vector3f, mi.Float]:
-        """:meth:`_warp` of a ray leaving the path vertex ``pi`` (re-attached, so it moves)."""
+        """:meth:`warp_direction` of a ray leaving vertex ``pi`` (re-attached, so it moves)."""
         here = pi.compute_surface_interaction(ray, mi.RayFlags.All | mi.RayFlags.FollowShape)
         origin = here.spawn_ray(direction).o
-        return self._warp(scene, origin, direction, lane, key, arrival_depth, active, shadow)
+        return self.warp_direction(
+            scene, origin, direction, lane, key, arrival_depth, active, shadow
+        )
 
     def _check_film(self, film: mi.Film) -> None:
         """Box filters get the pixel-border term (reparam_border.py); others need none."""
@@ -175,8 +180,11 @@ class ReparamIntegrator(RBIntegrator):
 
     # ----------------------------------------------------------- path replay
 
+    # Mitsuba's AD integrators replace SamplingIntegrator.sample() by this (mode, δL,
+    # state_in, ...) interface, which ADIntegrator declares with other parameters than prb
+    # (Mitsuba's own subclass) and this class implement; the callers pass keywords.
     @dr.syntax
-    def sample(
+    def sample(  # type: ignore[override]
         self,
         mode: dr.ADMode,
         scene: mi.Scene,
@@ -200,14 +208,16 @@ class ReparamIntegrator(RBIntegrator):
         if lane is None:
             lane = dr.arange(mi.UInt32, dr.width(ray))
         lane = mi.UInt32(lane)
-        seed = _seed_value(seed)
+        seed_u32 = seed_value(seed)
         depth = mi.UInt32(0)
         L = mi.Spectrum(0 if primal else state_in)
         δL = mi.Spectrum(δL if δL is not None else 0)
         β = mi.Spectrum(1)
         η = mi.Float(1)
         active = mi.Bool(active)
-        pi = scene.ray_intersect_preliminary(ray, coherent=True, active=active)
+        # Stubs: `coherent` is typed as a drjit Bool (a Python bool converts), and mi.Bool is
+        # declared apart from drjit's Bool (the same type at run time).
+        pi = scene.ray_intersect_preliminary(ray, coherent=True, active=active)  # type: ignore[call-overload]
 
         ray_prev = dr.zeros(mi.Ray3f)
         pi_prev = dr.zeros(mi.PreliminaryIntersection3f)
@@ -227,12 +237,12 @@ class ReparamIntegrator(RBIntegrator):
                     )
                     origin = dr.select(depth == 0, ray.o, prev_follow.spawn_ray(ray.d).o)
                     ray_in.o = origin
-                    ray_in.d, _ = self._warp(
+                    ray_in.d, _ = self.warp_direction(
                         scene,
                         origin,
                         ray.d,
                         lane,
-                        _warp_key(seed, depth, _SITE_INCOMING),
+                        warp_key(seed_u32, depth, SITE_INCOMING),
                         depth,
                         active,
                     )
@@ -242,11 +252,11 @@ class ReparamIntegrator(RBIntegrator):
 
             # Emission hit by the previous BSDF sample (MIS against emitter sampling).
             ds = mi.DirectionSample3f(scene, si=si, ref=si_prev)
-            mis = mis_weight(
-                bsdf_pdf_prev, scene.pdf_emitter_direction(si_prev, ds, ~bsdf_delta_prev)
-            )
+            # Stubs: mi.Bool is declared apart from the drjit Bool these methods take (same type).
+            pdf_em = scene.pdf_emitter_direction(si_prev, ds, ~bsdf_delta_prev)  # type: ignore[arg-type]
+            mis = mis_weight(bsdf_pdf_prev, pdf_em)
             with dr.resume_grad(when=not primal):
-                Le = β * mis * ds.emitter.eval(si, active_next)
+                Le = β * mis * ds.emitter.eval(si, active_next)  # type: ignore[arg-type]  # as above
 
             # Emitter sampling (next-event estimation), warped shadow ray.
             active_next &= (depth + 1 < self.max_depth) & si.is_valid()
@@ -262,7 +272,7 @@ class ReparamIntegrator(RBIntegrator):
                         ray,
                         ds.d,
                         lane,
-                        _warp_key(seed, depth + 1, _SITE_EMITTER),
+                        warp_key(seed_u32, depth + 1, SITE_EMITTER),
                         depth + 1,
                         active_em,
                         shadow=True,
@@ -270,7 +280,9 @@ class ReparamIntegrator(RBIntegrator):
                     ds.d = em_dir
                     em_value = scene.eval_emitter_direction(si, ds, active_em)
                     inv_pdf = dr.select(ds.pdf != 0, dr.rcp(dr.detach(ds.pdf)), 0)
-                    em_weight = dr.replace_grad(em_weight, em_value * inv_pdf)
+                    # Stubs: dr.replace_grad() is typed as returning None; it returns its
+                    # first argument's type.
+                    em_weight = dr.replace_grad(em_weight, em_value * inv_pdf)  # type: ignore[func-returns-value, assignment]
                 wo_em = si.to_local(ds.d)
                 bsdf_em, bsdf_pdf_em = bsdf.eval_pdf(ctx, si, wo_em, active_em)
                 mis_em = dr.select(ds.delta, 1, mis_weight(ds.pdf, bsdf_pdf_em))
@@ -292,11 +304,13 @@ class ReparamIntegrator(RBIntegrator):
             active_next &= β_max != 0
             rr_prob = dr.minimum(β_max * η**2, 0.95)
             rr_active = depth >= self.rr_depth
-            β[rr_active] *= dr.rcp(rr_prob)
+            # Stubs: mi.Float is declared apart from the drjit Float that Spectrum takes.
+            β[rr_active] *= dr.rcp(rr_prob)  # type: ignore[arg-type]
             rr_continue = sampler.next_1d() < rr_prob
             active_next &= ~rr_active | rr_continue
 
-            pi_next = scene.ray_intersect_preliminary(ray_next, coherent=False, active=active_next)
+            # Stubs: as for the first ray_intersect_preliminary() above.
+            pi_next = scene.ray_intersect_preliminary(ray_next, coherent=False, active=active_next)  # type: ignore[call-overload]
 
             # Differential phase: emission + NEE here, and the reflected radiance L that
             # the rest of the path delivers through the warped next direction.
@@ -308,7 +322,7 @@ class ReparamIntegrator(RBIntegrator):
                         ray,
                         ray_next.d,
                         lane,
-                        _warp_key(seed, depth + 1, _SITE_INCOMING),
+                        warp_key(seed_u32, depth + 1, SITE_INCOMING),
                         depth + 1,
                         active_next,
                     )
@@ -351,21 +365,23 @@ class ReparamIntegrator(RBIntegrator):
         """
         film = sensor.film()
         origin = dr.detach(ray.o)
-        direction, det = self._warp(
+        direction, det = self.warp_direction(
             scene,
             origin,
             dr.detach(ray.d),
             lane,
-            _warp_key(_seed_value(seed), mi.UInt32(0), _SITE_INCOMING),
+            warp_key(seed_value(seed), mi.UInt32(0), SITE_INCOMING),
             mi.UInt32(0),
             mi.Bool(True),
         )
         it = dr.zeros(mi.Interaction3f)
-        it.p = origin + direction
+        # Stubs: Point3f + Vector3f and Point2f + Vector2f are missing (Dr.Jit gives points),
+        # and mi.Float is declared apart from the drjit Float that Spectrum takes.
+        it.p = origin + direction  # type: ignore[operator]
         it.time = ray.time
         ds, _ = sensor.sample_direction(it, mi.Point2f(0.5))
-        pos = ds.uv + mi.Vector2f(film.crop_offset())
-        value = dr.detach(L) * dr.detach(weight) * det
+        pos = ds.uv + mi.Vector2f(film.crop_offset())  # type: ignore[operator]  # Point2f + Vector2f
+        value = dr.detach(L) * dr.detach(weight) * det  # type: ignore[operator]  # Spectrum * mi.Float
         alpha = dr.select(valid, det, 0.0)
         return self._splat_image(film, pos, value, det, alpha, ray.wavelengths, spp)
 
@@ -388,13 +404,17 @@ class ReparamIntegrator(RBIntegrator):
         film.put_block(block)
         return film.develop()
 
-    def _primal_and_lanes(self, scene, sensor, seed, spp):
+    def _primal_and_lanes(
+        self, scene: mi.Scene, sensor: int | mi.Sensor, seed: int, spp: int
+    ) -> tuple[mi.Sensor, mi.Film, tuple]:
         """Sensor and film (checked), and the primal pass both render modes start from."""
         if isinstance(sensor, int):
-            sensor = scene.sensors()[sensor]
+            sensors: list[mi.Sensor] = scene.sensors()  # typed a bare `list` in the stubs
+            sensor = sensors[sensor]
         film = sensor.film()
         self._check_film(film)
-        sampler, spp = self.prepare(sensor, seed, spp, self.aov_names())
+        # Mitsuba annotates prepare()'s seed as mi.UInt32 (default 0); sampler.seed() takes ints.
+        sampler, spp = self.prepare(sensor, seed, spp, self.aov_names())  # type: ignore[arg-type]
         ray, weight, pos = self.sample_rays(scene, sensor, sampler)
         ray = mi.Ray3f(ray)
         lane = dr.arange(mi.UInt32, dr.width(ray))
@@ -411,12 +431,16 @@ class ReparamIntegrator(RBIntegrator):
         )
         return sensor, film, (sampler, spp, ray, weight, pos, lane, L, valid, state)
 
-    def render_forward(
+    # Overrides: SamplingIntegrator's stub declares render_forward/backward as C++ overloads
+    # with drjit's UInt and TensorXf (Mitsuba's ADIntegrator does not match them either), and
+    # Mitsuba types `seed` as mi.UInt32; this integrator takes the Python int mi.render()
+    # passes on (seed_value() turns it into the opaque seed of the warps).
+    def render_forward(  # type: ignore[override]
         self,
         scene: mi.Scene,
         params: object,
         sensor: int | mi.Sensor = 0,
-        seed: int = 0,
+        seed: int = 0,  # type: ignore[override]  # see above
         spp: int = 0,
     ) -> mi.TensorXf:
         """Forward-mode derivative image: path term (splatted) + camera-warp term."""
@@ -460,13 +484,14 @@ class ReparamIntegrator(RBIntegrator):
             grad_border = reparam_border.splat(sides, d_alpha, primal_image.shape)
             return grad_paths + grad_camera + grad_border
 
-    def render_backward(
+    # Overrides: as for render_forward().
+    def render_backward(  # type: ignore[override]
         self,
         scene: mi.Scene,
         params: object,
         grad_in: mi.TensorXf,
         sensor: int | mi.Sensor = 0,
-        seed: int = 0,
+        seed: int = 0,  # type: ignore[override]  # see above
         spp: int = 0,
     ) -> None:
         """Reverse mode: adjoint radiance through the path replay, then the camera term."""

@@ -24,6 +24,8 @@ from typing import Any
 import drjit as dr
 import mitsuba as mi
 
+from invrender.integrators.reparam_warp import SITE_INCOMING, seed_value, warp_key
+
 
 def border_samples(sensor: mi.Sensor, per_unit: int, seed: int):
     """Points on all pixel border lines of the crop window (full-film pixel coordinates).
@@ -39,7 +41,8 @@ def border_samples(sensor: mi.Sensor, per_unit: int, seed: int):
     sampler = sensor.sampler().clone()
     sampler.set_sample_count(1)
     sampler.set_samples_per_wavefront(1)
-    sampler.seed(mi.UInt32(seed) + 0xB0D3, count)
+    # Stubs: mi.UInt32 is declared apart from the drjit UInt that seed() takes (same type).
+    sampler.seed(mi.UInt32(seed) + 0xB0D3, count)  # type: ignore[arg-type]
     idx = dr.arange(mi.UInt32, count)
     vertical = idx < n_v
     k = dr.select(vertical, idx, idx - n_v)
@@ -68,8 +71,12 @@ def border_term(
     with dr.suspend_grad():
         pos, vertical, count, sampler = border_samples(sensor, per_unit, seed)
         sample2 = (pos - mi.ScalarVector2f(ox, oy)) * dr.rcp(mi.ScalarVector2f(w, h))
+        # Stubs: Python floats for the Float arguments time and sample1 (they convert).
         ray, ray_weight = sensor.sample_ray(
-            time=sensor.shutter_open(), sample1=0.0, sample2=sample2, sample3=mi.Point2f(0.5)
+            time=sensor.shutter_open(),  # type: ignore[arg-type]  # float -> Float
+            sample1=0.0,  # type: ignore[arg-type]  # float -> Float
+            sample2=sample2,
+            sample3=mi.Point2f(0.5),
         )
         lane = dr.arange(mi.UInt32, count) + mi.UInt32(0x5BD1E995)
         f, _, _, _ = integrator.sample(
@@ -99,15 +106,13 @@ def border_term(
                 *[dr.gather(mi.Float, flat, pix * channels + ch, ok) for ch in range(3)]
             )
             sides.append((pix, sign * (f - i_pix) * (1.0 / per_unit), ok))
-    from invrender.integrators.reparam import _SITE_INCOMING, _seed_value, _warp_key
-
     with dr.resume_grad():
-        direction, _ = integrator._warp(
+        direction, _ = integrator.warp_direction(
             scene,
             dr.detach(ray.o),
             dr.detach(ray.d),
             lane,
-            _warp_key(_seed_value(seed), mi.UInt32(0), _SITE_INCOMING),
+            warp_key(seed_value(seed), mi.UInt32(0), SITE_INCOMING),
             mi.UInt32(0),
             mi.Bool(True),
         )
@@ -115,7 +120,8 @@ def border_term(
         it.p = dr.detach(ray.o) + direction
         it.time = ray.time
         ds, _ = sensor.sample_direction(it, mi.Point2f(0.5))
-        warped = ds.uv + mi.Vector2f(film.crop_offset())
+        # Stubs: Point2f + Vector2f is missing (Dr.Jit gives a Point2f).
+        warped = ds.uv + mi.Vector2f(film.crop_offset())  # type: ignore[operator]
         alpha = dr.select(vertical, warped.x, warped.y)
     return alpha, sides
 

@@ -40,6 +40,7 @@ other than meshes, rectangles, disks and spheres report no candidates (V = 0 the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import drjit as dr
 import mitsuba as mi
@@ -109,13 +110,14 @@ class _Primitive:
             mesh = mi.MeshPtr(si.shape)
             face = mesh.face_indices(si.prim_index, self.is_mesh)
             self.tri = [mesh.vertex_position(face[k], self.is_mesh) for k in range(3)]
+        # The ignores below: the stubs lack Point3f - Vector3f / Normal3f (Dr.Jit: a Point3f).
         if "sphere" in kinds:
             self.radius = dr.norm(si.dp_dv) / dr.pi
-            self.centre = si.p - self.radius * si.n
+            self.centre = si.p - self.radius * si.n  # type: ignore[operator]
         if "rectangle" in kinds:
-            self.corner = si.p - si.uv.x * si.dp_du - si.uv.y * si.dp_dv
+            self.corner = si.p - si.uv.x * si.dp_du - si.uv.y * si.dp_dv  # type: ignore[operator]
         if "disk" in kinds:  # uv.x is the radial coordinate, dp_du the radius vector
-            self.disk_centre = si.p - si.uv.x * si.dp_du
+            self.disk_centre = si.p - si.uv.x * si.dp_du  # type: ignore[operator]
 
 
 def world_outline(
@@ -127,10 +129,10 @@ def world_outline(
     """
     si, kinds = prim.si, prim.kinds
     zero = mi.Point3f(0.0)
-    ends = [[zero, zero, mi.Bool(False)] for _ in range(_SLOTS)]
+    ends: list[Segment] = [(zero, zero, mi.Bool(False)) for _ in range(_SLOTS)]
 
     def put(k: int, a: mi.Point3f, b: mi.Point3f, ok: mi.Bool) -> None:
-        ends[k] = [dr.select(ok, a, ends[k][0]), dr.select(ok, b, ends[k][1]), ends[k][2] | ok]
+        ends[k] = (dr.select(ok, a, ends[k][0]), dr.select(ok, b, ends[k][1]), ends[k][2] | ok)
 
     if "sphere" in kinds:
         radius, centre = prim.radius, prim.centre
@@ -145,7 +147,8 @@ def world_outline(
         half = dr.cross(axis, radial) * (_TANGENT_HALF * circle_r)
         put(0, touch - half, touch + half, prim.is_sphere & (ratio < 1.0))
     if "disk" in kinds:
-        rim = si.p + (1.0 - si.uv.x) * si.dp_du
+        # Stubs: Point3f + Vector3f is missing (Dr.Jit gives a Point3f).
+        rim = si.p + (1.0 - si.uv.x) * si.dp_du  # type: ignore[operator]
         half = dr.normalize(si.dp_dv) * (_TANGENT_HALF * dr.norm(si.dp_du))
         put(0, rim - half, rim + half, prim.is_disk)
     if "rectangle" in kinds:
@@ -154,17 +157,21 @@ def world_outline(
         for k in range(4):
             put(k, corners[k], corners[(k + 1) % 4], prim.is_rect)
     if "mesh" in kinds:
+        if neighbours is None:
+            raise ValueError("world_outline: a scene with meshes needs their NeighbourTable")
         is_mesh, tri = prim.is_mesh, prim.tri
         mesh = mi.MeshPtr(si.shape)
         normal = dr.normalize(dr.cross(tri[1] - tri[0], tri[2] - tri[0]))
         flat = ~mesh.has_vertex_normals()
         for k in range(3):
             a, b = tri[k], tri[(k + 1) % 3]
-            other = neighbours.neighbour(si.shape, si.prim_index, k, is_mesh)
+            # Stubs: mi.UInt32 and mi.Bool are declared apart from drjit's UInt and Bool,
+            # which si's fields and MeshPtr's methods use (the same types at run time).
+            other = neighbours.neighbour(si.shape, si.prim_index, k, is_mesh)  # type: ignore[arg-type]
             boundary = other == NO_NEIGHBOUR
             has_other = is_mesh & ~boundary
-            o_face = mesh.face_indices(dr.select(boundary, 0, other), has_other)
-            o_tri = [mesh.vertex_position(o_face[j], has_other) for j in range(3)]
+            o_face = mesh.face_indices(dr.select(boundary, 0, other), has_other)  # type: ignore[arg-type]  # as above
+            o_tri = [mesh.vertex_position(o_face[j], has_other) for j in range(3)]  # type: ignore[arg-type]  # as above
             o_normal = dr.normalize(dr.cross(o_tri[1] - o_tri[0], o_tri[2] - o_tri[0]))
             # Smooth-shaded meshes change only at silhouettes; flat ones also at creases.
             silhouette = (dr.dot(normal, a - origin) > 0) ^ (dr.dot(o_normal, a - origin) > 0)
@@ -194,7 +201,8 @@ def segment_distance2(
     nearer = dr.select(dr.dot(x, e0) >= dr.dot(x, e1), e0, e1) - x
     d2_end = dr.squared_norm(nearer)
     g_end = -2.0 * (nearer - dr.dot(nearer, x) * x)
-    return dr.select(on_arc, d2_arc, d2_end), dr.select(on_arc, g_arc, g_end)
+    # Stubs: drjit's Float is declared apart from mi.Float (the same type at run time).
+    return dr.select(on_arc, d2_arc, d2_end), dr.select(on_arc, g_arc, g_end)  # type: ignore[return-value]
 
 
 def _plane_coords(o, d, p0, e1, e2):
@@ -272,7 +280,8 @@ class _InteriorRamp:
         grad = mi.Vector3f(0.0)
         for tangent in (frame.s, frame.t):
             step = self(dr.normalize(y + _DIV_STEP * tangent)) - phi
-            grad += tangent * (step / _DIV_STEP)
+            # Stubs: mi.Float is declared apart from the drjit Float that Vector3f takes.
+            grad += tangent * (step / _DIV_STEP)  # type: ignore[operator]
         return phi, grad
 
 
@@ -294,13 +303,14 @@ def _outline_kernel(x, y, segments, origin, settings: WarpSettings, fade: bool):
         e0, e1 = dr.normalize(a - origin), dr.normalize(b - origin)
         d2x, gx = segment_distance2(x, e0, e1)
         bx = 0.5 * kappa * d2x + _MIN_B
-        kx = dr.power(bx, -gamma)
-        kx_grad = (-gamma * 0.5 * kappa) * kx / bx * gx
+        kx = cast("mi.Float", dr.power(bx, -gamma))  # dr.power() is typed `object` for arrays
+        # Stubs: mi.Float is declared apart from the drjit Float that Vector3f takes.
+        kx_grad = (-gamma * 0.5 * kappa) * kx / bx * gx  # type: ignore[operator]
         if fade:  # 0 where the probe y itself meets the segment
             d2y, gy = segment_distance2(y, e0, e1)
             total = dr.maximum(d2x + d2y, 1e-20)
             ramp = d2y / total
-            kx_grad = kx_grad * ramp + kx * (d2x * gy - d2y * gx) / (total * total)
+            kx_grad = kx_grad * ramp + kx * (d2x * gy - d2y * gx) / (total * total)  # type: ignore[operator]  # as above
             kx = kx * ramp
         k_sum += dr.select(ok, kx, 0.0)
         k_grad += dr.select(ok, kx_grad, 0.0)
@@ -341,7 +351,7 @@ def warp_ray_outline(
     origin: mi.Point3f,
     direction: mi.Vector3f,
     lane: mi.UInt32,
-    key: int,
+    key: mi.UInt32 | int,
     settings: WarpSettings,
     active: mi.Bool,
 ) -> tuple[mi.Vector3f, mi.Float]:
@@ -373,9 +383,10 @@ def warp_ray_outline(
     for h in hits:
         weight_sum += h.weight
         weight_grad_sum += h.weight_grad
-        v_sum += h.weight * h.velocity
+        # Stubs: mi.Float is declared apart from the drjit Float that Vector3f takes.
+        v_sum += h.weight * h.velocity  # type: ignore[operator]
         div_sum += dr.dot(h.weight_grad, h.velocity) + h.weight * h.velocity_div
-    warp = v_sum / weight_sum
+    warp = v_sum / weight_sum  # type: ignore[operator]  # as v_sum above
     divergence = (div_sum - dr.dot(warp, weight_grad_sum)) / weight_sum
     warped = dr.select(active, dr.normalize(x + warp), d_in)
     det = dr.select(active, 1.0 + divergence, 1.0)

@@ -34,6 +34,7 @@ and the primal values stay bit-identical to the unwarped ray.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import drjit as dr
 import mitsuba as mi
@@ -49,6 +50,21 @@ _B_ESCAPED = 1.0
 AUX_FLAGS = mi.RayFlags.Minimal | mi.RayFlags.UV | mi.RayFlags.dPdUV | mi.RayFlags.FollowShape
 
 
+# Auxiliary-ray streams: which ray of a path a warp belongs to.
+SITE_INCOMING = 0  # camera ray (depth 0) or BSDF-sampled ray arriving at `depth`
+SITE_EMITTER = 1  # shadow ray from vertex `depth - 1`
+
+
+def seed_value(seed: int) -> mi.UInt32:
+    """The render seed as an opaque JIT value, so a new seed does not recompile kernels."""
+    return dr.opaque(mi.UInt32, (int(seed) * 0x9E3779B1) & 0xFFFFFFFF)
+
+
+def warp_key(seed: mi.UInt32, depth: mi.UInt32, site: int) -> mi.UInt32:
+    """Seed of the auxiliary rays of one warp site; identical in every rendering pass."""
+    return seed + (depth * 2 + site) * 1024
+
+
 @dataclass(frozen=True)
 class WarpSettings:
     """The estimator's knobs (see the `reparam` integrator's parameter table)."""
@@ -59,12 +75,14 @@ class WarpSettings:
     antithetic: bool = True
 
 
-def uniform_pair(lane: mi.UInt32, key: int) -> mi.Point2f:
+def uniform_pair(lane: mi.UInt32, key: mi.UInt32 | int) -> mi.Point2f:
     """Two uniform numbers, a pure function of (lane, key): replays identically in every pass."""
-    u0, u1 = mi.sample_tea_32(lane, mi.UInt32(key), 4)
+    # Stubs: mi.UInt32 is declared apart from the drjit UInt sample_tea_32() takes (same type).
+    u0, u1 = mi.sample_tea_32(lane, mi.UInt32(key), 4)  # type: ignore[call-overload]
 
     def to_unit(u: mi.UInt32) -> mi.Float:
-        return dr.reinterpret_array(mi.Float, (u >> 9) | 0x3F800000) - 1.0
+        # dr.reinterpret_array() is typed `object`; it returns the type it is given.
+        return cast("mi.Float", dr.reinterpret_array(mi.Float, (u >> 9) | 0x3F800000)) - 1.0
 
     return mi.Point2f(to_unit(u0), to_unit(u1))
 
@@ -81,11 +99,12 @@ def sample_vmf(xi: mi.Point2f, kappa: float) -> tuple[mi.Vector3f, mi.Float]:
     sin_theta = dr.safe_sqrt(one_minus_cos * (2.0 - one_minus_cos))
     sin_phi, cos_phi = dr.sincos(dr.two_pi * xi.y)
     local = mi.Vector3f(cos_phi * sin_theta, sin_phi * sin_theta, 1.0 - one_minus_cos)
-    return local, inv_pdf_rel
+    # Stubs: xi.x is drjit's Float, declared apart from mi.Float (the same type at run time).
+    return local, inv_pdf_rel  # type: ignore[return-value]
 
 
 def probe_local(
-    lane: mi.UInt32, key: int, k: int, settings: WarpSettings
+    lane: mi.UInt32, key: mi.UInt32 | int, k: int, settings: WarpSettings
 ) -> tuple[mi.Vector3f, mi.Float]:
     """Probe ``k`` of a warp as a local direction around +z, and its exp(kappa (1 - cos)).
 
@@ -111,7 +130,9 @@ def trace_probe(
     o_detached = dr.detach(origin)
     ray = mi.Ray3f(o_detached, y)
     with dr.suspend_grad():
-        pi = scene.ray_intersect_preliminary(ray, coherent=coherent, active=active)
+        # Stubs: `coherent` is typed as a drjit Bool (a Python bool converts) and mi.Bool is
+        # declared apart from that drjit Bool (the same type at run time).
+        pi = scene.ray_intersect_preliminary(ray, coherent=coherent, active=active)  # type: ignore[call-overload]
     si = pi.compute_surface_interaction(ray, AUX_FLAGS)
     hit = si.is_valid() & active & (si.t > 1e-4 * (1.0 + dr.max(dr.abs(o_detached))))
     to_hit = dr.select(hit, dr.normalize(si.p - origin), y)
@@ -148,13 +169,15 @@ def edge_distance(
         dr.minimum(u, 1.0 - u) * dr.norm(si.dp_du), dr.minimum(v, 1.0 - v) * dr.norm(si.dp_dv)
     )
     d_disk = (1.0 - u) * dr.norm(si.dp_du)
-    cos_n = dr.abs(dr.dot(si.n, direction))  # grazing cosine
+    # (Vector3f(n) only re-types the normal: the stubs lack dot(Normal3f, Vector3f).)
+    cos_n = dr.abs(dr.dot(mi.Vector3f(si.n), direction))  # grazing cosine
     radius = dr.select(shape_is(si, mi.ShapeType.Sphere), dr.norm(si.dp_dv) / dr.pi, si.t)
     d_smooth = 0.5 * radius * cos_n * cos_n
     dist = dr.select(is_mesh, d_mesh, d_smooth)
     dist = dr.select(shape_is(si, mi.ShapeType.Rectangle), d_rect, dist)
     dist = dr.select(shape_is(si, mi.ShapeType.Disk), d_disk, dist)
-    return dr.maximum(dist, 0.0)
+    # Stubs: drjit's Float is declared apart from mi.Float (the same type at run time).
+    return dr.maximum(dist, 0.0)  # type: ignore[return-value]
 
 
 def harmonic_weight(
@@ -168,7 +191,8 @@ def harmonic_weight(
     """
     raw = exp_term - 1.0 + boundary
     dist = dr.maximum(raw, _MIN_D)
-    weight = inv_pdf_rel * dr.power(dist, -gamma)
+    # dr.power() is typed `object` for arrays; it returns dist's type.
+    weight = inv_pdf_rel * cast("mi.Float", dr.power(dist, -gamma))
     slope = dr.select(raw < _MIN_D, 0.0, weight * gamma * kappa * exp_term / dist)
     return weight, slope
 
@@ -178,7 +202,7 @@ def warp_ray(
     origin: mi.Point3f,
     direction: mi.Vector3f,
     lane: mi.UInt32,
-    key: int,
+    key: mi.UInt32 | int,
     settings: WarpSettings,
     active: mi.Bool,
 ) -> tuple[mi.Vector3f, mi.Float]:
@@ -210,13 +234,14 @@ def warp_ray(
             weight = dr.select(active, weight, 0.0)
             grad_scale = dr.select(active, grad_scale, 0.0)
             tangent = frame.to_world(mi.Vector3f(local.x, local.y, 0.0))
-            weight_grad = grad_scale * tangent
+            # Stubs: mi.Float is declared apart from the drjit Float that Vector3f takes.
+            weight_grad = grad_scale * tangent  # type: ignore[operator]
         weight_sum += weight
         weight_grad_sum += weight_grad
-        v_sum += weight * velocity
+        v_sum += weight * velocity  # type: ignore[operator]  # as weight_grad above
         div_sum += dr.dot(weight_grad, velocity)
     inv_sum = dr.select(weight_sum > 0.0, dr.rcp(weight_sum), 0.0)
-    warp = v_sum * inv_sum
+    warp = v_sum * inv_sum  # type: ignore[operator]  # as weight_grad above
     divergence = (div_sum - dr.dot(warp, weight_grad_sum)) * inv_sum
     warped = dr.select(active, dr.normalize(d0 + warp), d_in)
     det = dr.select(active, 1.0 + divergence, 1.0)

@@ -24,7 +24,7 @@ No rays are traced for candidates; only the kept one gets the two probe rays.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import drjit as dr
 import mitsuba as mi
@@ -69,7 +69,8 @@ def gather_candidates(meshes: list, static: list, viewpoints: list, all_edges: b
             if all_edges:
                 idx = dr.arange(mi.UInt32, edges.count)
             else:
-                idx = dr.compress(sil.silhouette_mask(mesh, edges, viewpoints))
+                # dr.compress() is typed `object`; it returns UInt32 indices.
+                idx = cast("mi.UInt32", dr.compress(sil.silhouette_mask(mesh, edges, viewpoints)))
             if dr.width(idx) == 0:
                 continue
             pos = dr.detach(mesh.vertex_positions_buffer())

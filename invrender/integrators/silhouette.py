@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -214,14 +214,16 @@ class Pinhole:
                 f"edge_sampling needs a 'perspective' sensor, got {sensor.class_name()}; "
                 "use the prb/reparam integrators for other sensors"
             )
+
+        def first(key: str) -> float:
+            # dr.ravel() is typed `object`; a perspective sensor's parameters are mi.Float.
+            return float(cast("mi.Float", dr.ravel(params[key]))[0])
+
         size = sensor.film().size()
-        x_fov = float(dr.ravel(params["x_fov"])[0])
+        x_fov = first("x_fov")
         focal = 0.5 * size[0] / np.tan(np.radians(x_fov) * 0.5)
         to_world = mi.Transform4f(sensor.world_transform())
-        pp = (
-            float(dr.ravel(params["principal_point_offset_x"])[0]),
-            float(dr.ravel(params["principal_point_offset_y"])[0]),
-        )
+        pp = (first("principal_point_offset_x"), first("principal_point_offset_y"))
         return Pinhole(
             to_world.inverse(), float(focal), (int(size[0]), int(size[1])), sensor.near_clip(), pp
         )

@@ -5,18 +5,14 @@ from __future__ import annotations
 import difflib
 import importlib
 
+from invrender.config.names import PIPELINES as PIPELINE_NAMES
 from invrender.errors import ConfigError
 from invrender.pipelines.base import Pipeline, RunContext
 
 PIPELINES: dict[str, type[Pipeline]] = {}
 
 # Built-in pipelines, imported on first use so that a missing optional one never breaks the rest.
-_BUILTIN = {
-    "material": "invrender.pipelines.material",
-    "lighting": "invrender.pipelines.lighting",
-    "geometry": "invrender.pipelines.geometry",
-    "joint": "invrender.pipelines.joint",
-}
+_BUILTIN = {name: f"invrender.pipelines.{name}" for name in PIPELINE_NAMES}
 
 
 def register_pipeline(cls: type[Pipeline]) -> type[Pipeline]:

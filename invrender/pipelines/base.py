@@ -1,8 +1,9 @@
 """The pipeline interface: what is optimized and how it maps into the scene.
 
 A pipeline owns its parameter groups (which optimizer variables exist, how they are written into
-the scene, their regularizers and per-iteration hooks). The :class:`~invrender.runner.Runner` owns
-the loop (views, rendering, loss, Adam, logging, checkpoints), shared by every pipeline.
+the scene, their regularizers and per-iteration hooks). The run's
+:class:`~invrender.run.runner.Runner` owns the loop (views, rendering, loss, Adam, logging,
+checkpoints), shared by every pipeline.
 
 To add a pipeline: subclass :class:`Pipeline`, set ``name`` and ``categories``, decorate it with
 :func:`invrender.pipelines.register_pipeline`, and list its module in
@@ -18,7 +19,16 @@ import numpy as np
 
 from invrender.config.schema import RunConfig
 from invrender.data.dataset import Dataset
-from invrender.optim import ResolvedGroup, initial_value, upsampled
+from invrender.pipelines.param_groups import ResolvedGroup, initial_value, upsampled
+
+
+@dataclass(frozen=True)
+class StepViews:
+    """The training views one iteration renders and each one's render seed, as the runner chose
+    them; pipelines with loss terms of their own (silhouettes) use the same views and seeds."""
+
+    indices: list[int]
+    seeds: list[int]
 
 
 @dataclass
@@ -37,7 +47,7 @@ class Pipeline:
     """Identity mapping: optimizer variable ``key`` is scene parameter ``key``, within bounds."""
 
     name: ClassVar[str] = "base"
-    #: Parameter categories (see :func:`invrender.scene.key_category`) this pipeline optimizes.
+    #: Parameter categories (:func:`invrender.scene.loading.key_category`) this pipeline optimizes.
     categories: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, ctx: RunContext, groups: list[ResolvedGroup] | None = None) -> None:
@@ -91,8 +101,8 @@ class Pipeline:
                     opt[key] = self.clamp(g, opt[key])
                 self.ctx.params[key] = opt[key]
 
-    def regularizer(self, opt: Any, iteration: int) -> Any | None:
-        """Extra loss terms (a Dr.Jit scalar) or None."""
+    def regularizer(self, opt: Any, iteration: int, views: StepViews) -> Any | None:
+        """Extra loss terms (a Dr.Jit scalar) or None; ``views`` are the iteration's own."""
         import drjit as dr
 
         from invrender.losses import total_variation

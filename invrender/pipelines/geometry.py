@@ -2,7 +2,7 @@
 
 Per mesh (an ``optimize.params`` key ``<shape>.vertex_positions``) it keeps the current topology
 and, with large steps on, the latent coordinates u = (I + λL) v that Adam actually updates
-(UniformAdam for them). The ``geometry:`` config section (see :mod:`invrender.geometry.config`)
+(UniformAdam for them). The ``geometry:`` config section (see :mod:`invrender.config.geometry`)
 sets the initial shape (sphere/ellipsoid fitted to the cameras, a file, or the scene's mesh),
 remeshing (Botsch–Kobbelt at given iterations and triangle counts), regularizer weights,
 coarse-to-fine image resolution, and a ground-truth mesh for Chamfer / normal-consistency metrics.
@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from invrender.config.geometry import GeometrySpec
 from invrender.errors import ConfigError
-from invrender.geometry.config import GeometrySpec
-from invrender.optim import ResolvedGroup
 from invrender.pipelines import register_pipeline
-from invrender.pipelines.base import Pipeline, RunContext
+from invrender.pipelines.base import Pipeline, RunContext, StepViews
+from invrender.pipelines.param_groups import ResolvedGroup
 
 POSITIONS_SUFFIX = ".vertex_positions"
 VISIBILITY_INTEGRATORS = ("direct_projective", "prb_projective", "edge_sampling", "reparam")
@@ -131,6 +131,13 @@ class GeometryPipeline(Pipeline):
             self._set_topology(self.meshes[key])
             self._start_topology[key] = mesh_topology(faces)
 
+    def _setup_from(self, state: dict[str, np.ndarray]) -> None:
+        """Set up from a checkpoint's shapes alone: an export after the run needs neither the
+        targets nor the initial shape (a visual hull would carve masks that may be gone)."""
+        for key in self.geometry_keys():
+            vertices = np.asarray(state[f"{key}/anchor"], dtype=np.float64)
+            self.meshes[key] = MeshVariable(key, vertices, np.asarray(state[f"{key}/faces"]))
+
     def _set_topology(self, mesh: MeshVariable) -> None:
         """Write the mesh's topology into the scene and rebuild its solver and regularizer data."""
         import mitsuba as mi
@@ -193,7 +200,7 @@ class GeometryPipeline(Pipeline):
         if others:
             Pipeline(self.ctx, others).apply(opt)
 
-    def regularizer(self, opt: Any, iteration: int) -> Any | None:
+    def regularizer(self, opt: Any, iteration: int, views: StepViews) -> Any | None:
         from invrender.geometry import regularizers as reg
 
         weights = self.spec.regularizers
@@ -202,9 +209,9 @@ class GeometryPipeline(Pipeline):
             (weights.edge_length, reg.edge_length_uniformity),
             (weights.normal_consistency, reg.normal_consistency),
         ]
-        total = super().regularizer(opt, iteration)
+        total = super().regularizer(opt, iteration, views)
         if self.spec.mask_weight > 0:
-            total = self._mask_term(iteration, total)
+            total = self._mask_term(iteration, views, total)
         for mesh in self.meshes.values():
             if mesh.positions is None:
                 continue
@@ -214,20 +221,18 @@ class GeometryPipeline(Pipeline):
                     total = value if total is None else total + value
         return total
 
-    def _mask_term(self, iteration: int, total: Any) -> Any:
-        """Silhouette loss on this iteration's views (the runner's own pick, replayed)."""
+    def _mask_term(self, iteration: int, views: StepViews, total: Any) -> Any:
+        """Silhouette loss on the views the runner rendered this iteration."""
         from invrender.geometry.silhouette import mask_loss
-        from invrender.runner import pick_views, render_seed
 
         cfg = self.ctx.config.optimize
         mesh = next(iter(self.meshes.values()))
-        views = pick_views(cfg.seed, iteration, self.ctx.dataset.train, cfg.views_per_iter)
         factor = self.resolution_factor(iteration)
-        for slot, v in enumerate(views):
+        for v, render_seed in zip(views.indices, views.seeds, strict=True):
             sensor, mask = self._mask_view(v, factor)
-            seed = render_seed(cfg.seed, iteration, slot) ^ 0x5A5A5A5
+            seed = render_seed ^ 0x5A5A5A5
             coverage = self._silhouettes.coverage(mesh.positions, sensor, cfg.spp, seed)
-            term = self.spec.mask_weight / len(views) * mask_loss(coverage, mask)
+            term = self.spec.mask_weight / len(views.indices) * mask_loss(coverage, mask)
             total = term if total is None else total + term
         return total
 
@@ -302,10 +307,11 @@ class GeometryPipeline(Pipeline):
 
         mesh = next(iter(self.meshes.values()))
         row: dict[str, Any] = {}
-        if self.reference_mesh() is not None:
+        reference = self.reference_mesh()
+        if reference is not None:
             chamfer, _, consistency = chamfer_and_normals(
                 (mesh.vertices, mesh.faces),
-                self.reference_mesh(),
+                reference,
                 min(self.spec.eval_samples, 50_000),
             )
             row = {"chamfer": f"{chamfer:.6g}", "normal_consistency": f"{consistency:.6g}"}
@@ -322,9 +328,10 @@ class GeometryPipeline(Pipeline):
         out: dict[str, Any] = {}
         for key, mesh in self.meshes.items():
             mesh.vertices = current_vertices(mesh)
-            if self.reference_mesh() is not None:
+            reference = self.reference_mesh()
+            if reference is not None:
                 report = compare_meshes(
-                    (mesh.vertices, mesh.faces), self.reference_mesh(), self.spec.eval_samples
+                    (mesh.vertices, mesh.faces), reference, self.spec.eval_samples
                 ).as_dict()
             else:
                 report = {
@@ -345,15 +352,20 @@ class GeometryPipeline(Pipeline):
     def state_dict(self) -> dict[str, np.ndarray]:
         state = {}
         for key, mesh in self.meshes.items():
+            assert mesh.anchor is not None  # set with the solver, before the first checkpoint
             state[f"{key}/anchor"] = mesh.anchor  # the optimizer variable holds the current shape
             state[f"{key}/faces"] = mesh.faces
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        self._setup()
+        missing = [k for k in self.geometry_keys() if f"{k}/faces" not in state]
+        if missing:
+            raise ConfigError([f"checkpoint has no topology for '{missing[0]}'; start a new run"])
+        if not self.ctx.dataset.has_images:
+            self._setup_from(state)  # no photos loaded (export): the checkpoint's shape only
+        else:
+            self._setup()
         for key, mesh in self.meshes.items():
-            if f"{key}/faces" not in state:
-                raise ConfigError([f"checkpoint has no topology for '{key}'; start a new run"])
             mesh.vertices = np.asarray(state[f"{key}/anchor"], dtype=np.float64)
             mesh.faces = np.asarray(state[f"{key}/faces"], dtype=np.int32)
             self._set_topology(mesh)

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from invrender.optim import ResolvedGroup
 from invrender.pipelines import get_pipeline, register_pipeline
-from invrender.pipelines.base import Pipeline, RunContext
+from invrender.pipelines.base import Pipeline, RunContext, StepViews
+from invrender.pipelines.param_groups import ResolvedGroup
 from invrender.texturing.stage import TexturedSurface
 
 PART_NAMES = ("geometry", "material", "lighting")
@@ -129,7 +129,7 @@ class JointPipeline(Pipeline):
 
     def _stages(self) -> dict[str, int]:
         spec = self.ctx.config.geometry
-        return dict(spec.stages) if spec is not None else {}
+        return {str(part): at for part, at in spec.stages.items()} if spec is not None else {}
 
     # -- every iteration -------------------------------------------------------------------
     def apply(self, opt: Any) -> None:
@@ -138,10 +138,10 @@ class JointPipeline(Pipeline):
         if self.surface is not None and self.surface.active:
             self.surface.apply(opt, self.ctx.params)
 
-    def regularizer(self, opt: Any, iteration: int) -> Any | None:
+    def regularizer(self, opt: Any, iteration: int, views: StepViews) -> Any | None:
         total = None
         for part in self._active().values():
-            term = part.regularizer(opt, iteration)
+            term = part.regularizer(opt, iteration, views)
             if term is not None:
                 total = term if total is None else total + term
         return total
@@ -155,10 +155,11 @@ class JointPipeline(Pipeline):
 
     def start_texture_stage(self, opt: Any) -> None:
         """Unwrap and freeze the mesh, bake the material into UV maps, swap the variables."""
-        from invrender.pipelines.geometry import current_vertices
+        from invrender.pipelines.geometry import GeometryPipeline, current_vertices
 
         assert self.surface is not None
         geometry = self.parts["geometry"]
+        assert isinstance(geometry, GeometryPipeline)
         mesh = next(iter(geometry.meshes.values()))
         mesh.vertices = current_vertices(mesh)
         mesh.anchor = mesh.vertices.copy()  # frozen: a resumed run restores this shape

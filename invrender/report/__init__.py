@@ -24,9 +24,10 @@ import numpy as np
 from invrender.files import write_bytes, write_text
 from invrender.report.page import Assets, render_page
 from invrender.report.run_data import RunData, load_run
+from invrender.run.folder import RunFolder
 
-REPORT_NAME = "report.html"
-ASSETS_DIR = "report_assets"
+REPORT_NAME = RunFolder.REPORT
+ASSETS_DIR = RunFolder.REPORT_ASSETS
 PACKAGE_ASSETS = Path(__file__).resolve().parent / "assets"
 VIEWER_JS = "model-viewer-umd.min.js"
 VENDORED = (VIEWER_JS, "LICENSE.model-viewer", "LICENSE.three", "LICENSE.lit")
@@ -104,7 +105,7 @@ def prepare_assets(run: RunData) -> Assets:
 
     folder = run.run_dir / ASSETS_DIR
     assets = Assets()
-    views_json = run.run_dir / "eval" / "views.json"
+    views_json = RunFolder(run.run_dir).eval_dir / "views.json"
     if run.glb is not None:
         data = run.glb.read_bytes()
         tree, _ = glb_io.read_glb(data)
@@ -225,6 +226,6 @@ def report_command(run_dir: Path) -> Path:
     from invrender.report.run_data import CONFIG_NAME
 
     run_dir = Path(run_dir)
-    if not (run_dir / CONFIG_NAME).is_file() and not (run_dir / "metrics.csv").is_file():
+    if not RunFolder(run_dir).config.is_file() and not RunFolder(run_dir).metrics.is_file():
         raise DataError(f"{run_dir}: not a run folder (no {CONFIG_NAME} or metrics.csv)")
     return build_report(run_dir)

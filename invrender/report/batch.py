@@ -13,6 +13,7 @@ from typing import Any
 from invrender.report import REPORT_NAME, update_report
 from invrender.report.eval_views import EVAL_DIR, VIEWS_NAME
 from invrender.report.images import INFERNO, ramp_css
+from invrender.run.folder import RunFolder
 
 THUMB = 160  # px: the grid's image height
 
@@ -21,8 +22,8 @@ def refresh_run_reports(run_dirs: list[Path]) -> None:
     """Build the runs' report.html where missing or older than the run's summary (runs made
     before reports existed, or whose last write was interrupted)."""
     for run_dir in run_dirs:
-        page, summary = run_dir / REPORT_NAME, run_dir / "summary.json"
-        if not (run_dir / "config.resolved.yaml").is_file():
+        page, summary = RunFolder(run_dir).report, RunFolder(run_dir).summary
+        if not RunFolder(run_dir).config.is_file():
             continue  # not started yet
         stale = not page.is_file() or (
             summary.is_file() and summary.stat().st_mtime_ns > page.stat().st_mtime_ns
@@ -50,7 +51,7 @@ def final_view(run_dir: Path) -> dict[str, Any] | None:
         paths = {k: run_dir / EVAL_DIR / view.get(k, "") for k in ("target", "render", "error")}
         if paths["target"].is_file() and paths["render"].is_file():
             return {**view, **paths}
-    previews = sorted((run_dir / "previews").glob("iter_*.png"))
+    previews = sorted(RunFolder(run_dir).previews.glob("iter_*.png"))
     if previews:
         return {"name": "latest preview", "strip": previews[-1], "psnr": None}
     return None

@@ -21,8 +21,9 @@ import numpy as np
 from invrender.data.images import write_png
 from invrender.files import write_bytes, write_text
 from invrender.report.images import encode_png8, error_map
+from invrender.run.folder import RunFolder
 
-EVAL_DIR = "eval"
+EVAL_DIR = RunFolder.EVAL
 VIEWS_NAME = "views.json"
 FLIP_X_Z = np.diag([-1.0, 1.0, -1.0, 1.0])  # Mitsuba camera axes <-> OpenGL camera axes
 

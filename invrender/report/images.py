@@ -211,27 +211,3 @@ def rgbe_bytes(rgb: np.ndarray) -> bytes:
                 out.append(len(chunk))
                 out += chunk
     return bytes(out)
-
-
-def read_rgbe(data: bytes) -> np.ndarray:
-    """Decode what :func:`rgbe_bytes` writes (tests; literal-chunk run-length scanlines)."""
-    header, _, body = data.partition(b"\n\n")
-    size_line, _, body = body.partition(b"\n")
-    _, height, _, width = size_line.split()
-    height, width = int(height), int(width)
-    pos, rows = 0, []
-    for _ in range(height):
-        assert body[pos : pos + 2] == b"\x02\x02"
-        pos += 4
-        channels = []
-        for _ in range(4):
-            got = bytearray()
-            while len(got) < width:
-                count = body[pos]
-                got += body[pos + 1 : pos + 1 + count]
-                pos += 1 + count
-            channels.append(np.frombuffer(bytes(got), np.uint8))
-        rows.append(np.stack(channels, -1))
-    rgbe = np.stack(rows).astype(np.float64)
-    scale = np.where(rgbe[..., 3] > 0, np.ldexp(1.0, rgbe[..., 3].astype(int) - 136), 0.0)
-    return rgbe[..., :3] * scale[..., None]

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from invrender.files import write_text
+from invrender.run.folder import RunFolder
 
-OVERRIDES_NAME = "overrides.json"
+OVERRIDES_NAME = RunFolder.OVERRIDES
 
 
 def read_overrides(run_dir: Path) -> list[dict[str, Any]] | None:

@@ -23,6 +23,7 @@ from invrender.report import svg
 from invrender.report.glb import Camera
 from invrender.report.images import INFERNO, PREVIEW_ERROR_SCALE, PREVIEW_RAMP, ramp_css
 from invrender.report.run_data import RunData
+from invrender.run.folder import RunFolder
 
 MIN_IMAGE_WIDTH = 256  # small renders are scaled up by a whole factor, pixels kept sharp
 BASE_COLUMNS = {"iteration", "loss", "time_s", "iter_s", "skipped"}
@@ -344,7 +345,7 @@ def views_section(run: RunData, assets: Assets) -> str:
             "mean absolute error over RGB in linear units.</p>"
         )
         for v in run.eval_views:
-            width = _png_width(run.run_dir / "eval" / v["render"])
+            width = _png_width(RunFolder(run.run_dir).eval_dir / v["render"])
             psnr = v.get("psnr")
             label = f"{v['name']} (view {v['index']})" + (
                 f", PSNR {psnr:.2f} dB" if isinstance(psnr, int | float) else ""
@@ -420,7 +421,7 @@ def _column(rows: list[dict[str, str]], key: str) -> tuple[list[float], list[flo
             except ValueError:
                 continue
         xs.append(float(r["iteration"]))
-        ys.append(value if math.isfinite(value) else None)
+        ys.append(value if value is not None and math.isfinite(value) else None)
     return xs, ys
 
 
@@ -613,20 +614,21 @@ def config_section(run: RunData) -> str:
 
 
 def files_section(run: RunData) -> str:
+    f = RunFolder
     names = [
-        "summary.json",
-        "metrics.csv",
-        "config.resolved.yaml",
-        "overrides.json",
-        "loss.png",
-        "eval/views.json",
-        "export/gltf/scene.glb",
-        "export/mitsuba/scene.xml",
-        "export/obj",
-        "export/blender/scene.blend",
-        "export/cameras/transforms.json",
-        "previews",
-        "checkpoints",
+        f.SUMMARY,
+        f.METRICS,
+        f.CONFIG,
+        f.OVERRIDES,
+        f.LOSS_PLOT,
+        f"{f.EVAL}/views.json",
+        f"{f.EXPORT}/gltf/scene.glb",
+        f"{f.EXPORT}/mitsuba/scene.xml",
+        f"{f.EXPORT}/obj",
+        f"{f.EXPORT}/blender/scene.blend",
+        f"{f.EXPORT}/cameras/transforms.json",
+        f.PREVIEWS,
+        f.CHECKPOINTS,
     ]
     items = "".join(
         f'<li><a href="{esc(n)}">{esc(n)}</a></li>' for n in names if (run.run_dir / n).exists()

@@ -21,8 +21,9 @@ from invrender.export.cameras import BLENDER_TO_MITSUBA  # transforms.json: Z up
 from invrender.report.eval_views import EVAL_DIR, FLIP_X_Z, VIEWS_NAME, fov_x_deg
 from invrender.report.glb import Camera
 from invrender.report.overrides import read_overrides
+from invrender.run.folder import RunFolder
 
-CONFIG_NAME = "config.resolved.yaml"
+CONFIG_NAME = RunFolder.CONFIG
 GLB_PATH = "export/gltf/scene.glb"
 SCENE_XML = "export/mitsuba/scene.xml"
 CAMERAS_JSON = "export/cameras/transforms.json"
@@ -105,11 +106,11 @@ def load_run(run_dir: Path) -> RunData:
             data.config = loaded if isinstance(loaded, dict) else {}
         except yaml.YAMLError as exc:
             data.notes.append(f"{CONFIG_NAME}: invalid YAML ({exc})")
-    summary = _read_json(run_dir / "summary.json", data.notes)
+    summary = _read_json(RunFolder(run_dir).summary, data.notes)
     data.summary = summary if isinstance(summary, dict) else None
-    data.metrics = _read_metrics(run_dir / "metrics.csv", data.notes)
+    data.metrics = _read_metrics(RunFolder(run_dir).metrics, data.notes)
     data.overrides = read_overrides(run_dir)
-    data.previews = sorted((run_dir / "previews").glob("iter_*.png"))
+    data.previews = sorted(RunFolder(run_dir).previews.glob("iter_*.png"))
     views = _read_json(run_dir / EVAL_DIR / VIEWS_NAME, data.notes)
     if isinstance(views, dict):
         data.eval_views = [

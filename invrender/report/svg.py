@@ -72,8 +72,13 @@ def line_plot(plot: Plot) -> str:
     legend_rows = (len(plot.series) + 1) // 2 if len(plot.series) > 1 else 0
     bottom += 14 * legend_rows
     pw, ph = w - left - right, h - top - bottom
-    xs = [float(x) for s in plot.series for x, y in zip(s.x, s.y, strict=False) if _finite(y)]
-    ys = [float(y) for s in plot.series for y in s.y if _finite(y)]
+    xs = [
+        float(x)
+        for s in plot.series
+        for x, y in zip(s.x, s.y, strict=False)
+        if y is not None and math.isfinite(y)
+    ]
+    ys = [float(y) for s in plot.series for y in s.y if y is not None and math.isfinite(y)]
     log_y = plot.log_y and ys and min(ys) > 0
     parts = [
         f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
@@ -144,7 +149,7 @@ def line_plot(plot: Plot) -> str:
         for run in _runs(s):
             pts = [(px(x), py(y)) for x, y in run]
             if s.step:
-                stepped = []
+                stepped: list[tuple[float, float]] = []
                 for j, (x, y) in enumerate(pts):
                     if j:
                         stepped.append((x, stepped[-1][1]))
@@ -181,12 +186,13 @@ def _runs(s: Series) -> list[list[tuple[float, float]]]:
     return [r for r in runs if r]
 
 
-def moving_average(values: Sequence[float], window: int) -> list[float | None]:
+def moving_average(values: Sequence[float | None], window: int) -> list[float | None]:
     """Trailing mean over ``window`` values (None until the window is full), for noisy losses."""
     out: list[float | None] = []
-    total, count, buf = 0.0, 0, []
+    total, count = 0.0, 0
+    buf: list[float] = []
     for v in values:
-        if not _finite(v):
+        if v is None or not math.isfinite(v):
             out.append(None)
             continue
         buf.append(v)

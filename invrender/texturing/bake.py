@@ -89,7 +89,7 @@ def bake_texture(texture: Any, surface: TexelSurface, channels: int) -> np.ndarr
         si = dr.zeros(mi.SurfaceInteraction3f, len(points))
         si.p = mi.Point3f(*(points[:, i].astype(np.float32) for i in range(3)))
         si.n = mi.Normal3f(*(normals[:, i].astype(np.float32) for i in range(3)))
-        si.sh_frame = mi.Frame3f(si.n)
+        si.sh_frame = mi.Frame3f(mi.Vector3f(si.n))
         if channels == 1:
             values = np.array(texture.eval_1(si), dtype=np.float64)[:, None]
         else:

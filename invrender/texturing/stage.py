@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from invrender.config.texturing import TextureStage
 from invrender.errors import ConfigError
 from invrender.texturing.atlas import Atlas, unwrap
 from invrender.texturing.bake import bake_texture, texel_surface
-from invrender.texturing.config import TextureStage
 
 #: Principled parameters that get a UV map, with their channel counts.
 MAPS = {"base_color": 3, "roughness": 1, "metallic": 1}
@@ -156,7 +156,9 @@ class TexturedSurface:
     def variables(self) -> dict[str, Any]:
         import mitsuba as mi
 
-        out = {self.key(name): mi.TensorXf(value) for name, value in self.maps.items()}
+        out: dict[str, Any] = {
+            self.key(name): mi.TensorXf(value) for name, value in self.maps.items()
+        }
         if self.spec.specular_lr > 0:
             out[self.specular_key] = mi.Float(self.specular)
         return out

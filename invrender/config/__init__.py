@@ -1,0 +1,1 @@
+"""The run config: a strict schema, YAML loading with file:line errors, ``--set`` overrides."""

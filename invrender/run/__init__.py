@@ -1,0 +1,1 @@
+"""The run: session, loop, run folder, checkpoints, previews, evaluation and export."""

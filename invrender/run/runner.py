@@ -1,0 +1,330 @@
+"""The optimization loop shared by every pipeline: views -> render -> loss -> Adam -> bounds.
+
+It also owns the run folder while running: metrics, previews, checkpoints, resume, Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from invrender.config.loader import dump_config
+from invrender.errors import InvrenderError, RunStopped
+from invrender.files import write_text
+from invrender.losses import LOSSES, psnr
+from invrender.pipelines.base import StepViews
+from invrender.progress import Progress
+from invrender.report import update_report
+from invrender.report.eval_views import write_eval_views
+from invrender.run import checkpoint as ckpt_io
+from invrender.run.evaluation import parameter_errors
+from invrender.run.export import export_outputs
+from invrender.run.folder import RunFolder
+from invrender.run.metrics_log import MetricsLog, plot_loss, write_summary
+from invrender.run.previews import write_preview
+from invrender.run.session import Session, scaled_views
+from invrender.run.views import pick_views, render_seed
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR2)
+# Dr.Jit worker threads for the loop. LLVM's threads sum gradients with atomics in a varying
+# order, so runs differ in the last bit; INVRENDER_THREADS=1 makes them bit-reproducible.
+THREADS_ENV = "INVRENDER_THREADS"
+
+
+def to_float(x: Any) -> float:
+    """A Dr.Jit scalar (0-d tensor or 1-element array) as a Python float (syncs once)."""
+    import drjit as dr
+
+    return float((x.array if dr.is_tensor_v(x) else x)[0])
+
+
+def loop_threads() -> int | None:
+    """Apply ``INVRENDER_THREADS`` to Dr.Jit for the loop; return the count to restore after."""
+    import os
+
+    import drjit as dr
+
+    wanted = os.environ.get(THREADS_ENV, "").strip()
+    if not wanted:
+        return None
+    before = dr.thread_count()
+    # The pool's workers come on top of the calling thread, which joins in while it waits.
+    dr.set_thread_count(max(1, int(wanted)) - 1)
+    return before
+
+
+def restore_threads(count: int | None) -> None:
+    """Back to the default pool (Mitsuba's EXR writer hangs on a single-thread pool)."""
+    import drjit as dr
+
+    if count is not None:
+        dr.set_thread_count(count)
+
+
+def finite_probe(total: Any, opt: Any) -> Any:
+    """``total`` if it and every gradient in ``opt`` are finite, else NaN (still on the device).
+
+    One scalar carries the loss and the finite flag together: the loop reads it back in the sync
+    it does anyway, and ``Optimizer.step(active=...)`` masks the update on the device. (``g * 0``
+    would not do: Dr.Jit folds it to 0.)"""
+    import drjit as dr
+
+    probe = total.array if dr.is_tensor_v(total) else total  # flat: Optimizer.step's mask
+    for key in opt.keys():
+        grad = dr.grad(opt[key])
+        flat = dr.ravel(grad.array if dr.is_tensor_v(grad) else grad)
+        probe = dr.select(dr.all(dr.isfinite(flat), axis=None), probe, dr.nan)  # type: ignore[call-overload]  # drjit stubs: ravel() of an array is an array
+    return probe
+
+
+class Runner:
+    """Runs one :class:`Session` into ``run_dir``."""
+
+    def __init__(self, session: Session, run_dir: Path, progress: bool | str = True) -> None:
+        self.s = session
+        self.run_dir = run_dir
+        self.folder = RunFolder(run_dir)
+        self.progress = progress
+        self.stop_requested = False
+        self.loss_fn = LOSSES[session.config.optimize.loss]
+        self.opt: Any = None
+        self.iteration = 0
+        self.metrics = MetricsLog(self.folder.metrics)
+        self.elapsed = 0.0
+        self.bad_steps = 0  # non-finite steps in a row (skipped; optimize.max_bad_steps stops)
+        self._scaled: dict[int, tuple[list[Any], list[Any], list[Any]]] = {}
+        self._threads: int | None = None
+
+    # -- set-up ----------------------------------------------------------------------------
+    def start(self, resume: bool) -> None:
+        self._threads = loop_threads()
+
+        self.opt = self.s.pipeline.make_optimizer()
+        initial = self.s.pipeline.variables()
+        if resume and self.folder.latest_checkpoint() is not None:
+            state = self.folder.restore(self.s.pipeline)
+            initial = self.s.pipeline.variables() if state.pipeline else initial
+            ckpt_io.restore(self.opt, state, initial)
+            self.iteration = state.iteration
+            self.elapsed = float(state.meta.get("elapsed", 0.0))
+            self.metrics = MetricsLog.resume(self.folder.metrics, self.iteration)
+        else:
+            for key, value in initial.items():
+                self.opt[key] = value
+        self._apply()
+        write_text(self.folder.config, dump_config(self.s.config))
+        self.folder.write_cameras(
+            [v.name for v in self.s.dataset.views], [v.camera for v in self.s.dataset.views]
+        )
+
+    def _apply(self) -> None:
+        self.s.pipeline.apply(self.opt)
+        self.s.params.update()
+
+    # -- the loop --------------------------------------------------------------------------
+    def step(self, it: int) -> float:
+        """One iteration; returns the loss (this reads it back, one sync per iteration).
+
+        A non-finite loss or gradient never reaches the parameters: the optimizer's update is
+        masked on the device (no extra sync) and the returned loss is NaN or Inf, which the loop
+        counts as a skipped step."""
+        import drjit as dr
+        import mitsuba as mi
+
+        s, cfg = self.s, self.s.config.optimize
+        self.opt.set_learning_rate(s.pipeline.learning_rates(it))
+        picked = pick_views(cfg.seed, it, s.dataset.train, cfg.views_per_iter)
+        views = StepViews(picked, [render_seed(cfg.seed, it, slot) for slot in range(len(picked))])
+        sensors, targets, weights = self.views_at(s.pipeline.resolution_factor(it))
+        loss: Any = 0.0
+        for v, seed in zip(views.indices, views.seeds, strict=True):
+            image = mi.render(
+                s.scene,
+                s.params,
+                sensor=sensors[v],
+                integrator=s.integrator,
+                spp=cfg.spp,
+                seed=seed,  # type: ignore[arg-type]  # mitsuba stubs: seed takes an int
+                seed_grad=seed + 1,
+            )
+            loss += self.loss_fn(image, targets[v], weights[v])
+        loss = loss / len(views.indices)
+        reg = s.pipeline.regularizer(self.opt, it, views)
+        total = loss if reg is None else loss + reg
+        dr.backward(total)
+        probe = finite_probe(total, self.opt)
+        self.opt.step(active=dr.isfinite(probe))
+        self._apply()
+        s.pipeline.after_step(self.opt, it)
+        s.params.update()
+        return to_float(probe)
+
+    def views_at(self, factor: int) -> tuple[list[Any], list[Any], list[Any]]:
+        """Sensors, targets and loss weights at 1/factor resolution (coarse to fine), cached."""
+        s = self.s
+        if factor == 1:
+            return s.sensors, s.targets, s.weights
+        if factor not in self._scaled:
+            self._scaled[factor] = scaled_views(s, factor)
+        return self._scaled[factor]
+
+    def run(self) -> dict[str, Any]:
+
+        cfg, out = self.s.config.optimize, self.s.config.output
+        previous = signal.signal(signal.SIGINT, self._on_sigint)
+        # Batch jobs: SLURM pre-emption (USR2 via submitit) and kills (TERM) stop the same way.
+        stops = {sig: signal.signal(sig, self._on_stop_signal) for sig in STOP_SIGNALS}
+        status = "completed"
+        t_start = time.perf_counter() - self.elapsed
+        # A bar on a terminal, plain lines in logs (nohup, SLURM), nothing with --quiet.
+        bar = Progress(cfg.iterations, self.iteration, self.progress)
+        try:
+            while self.iteration < cfg.iterations:
+                it = self.iteration
+                t0 = time.perf_counter()
+                loss = self.step(it)
+                self.iteration = it + 1
+                now = time.perf_counter()
+                self.elapsed = now - t_start
+                self.metrics.append(self._row(it, loss, now - t0))
+                self.count_bad_step(it, loss)
+                bar.update(self.iteration, loss)
+                if out.preview_every and self.iteration % out.preview_every == 0:
+                    self.write_preview()
+                every = out.checkpoint_every
+                if every and self.iteration % every == 0 and not self.bad_steps:  # none mid-streak
+                    self.save_checkpoint()
+                self.on_iteration_end(it)
+                if self.stop_requested:
+                    status = "interrupted"
+                    break
+        finally:
+            bar.close()
+            signal.signal(signal.SIGINT, previous)
+            for sig, handler in stops.items():
+                signal.signal(sig, handler)
+        return self.finish(status)
+
+    def count_bad_step(self, it: int, loss: float) -> None:
+        """Count a skipped (non-finite) step; stop after ``optimize.max_bad_steps`` in a row."""
+        self.bad_steps = 0 if np.isfinite(loss) else self.bad_steps + 1
+        limit = self.s.config.optimize.max_bad_steps
+        if self.bad_steps < limit:
+            return
+        self.metrics.flush()
+        last = self.folder.latest_checkpoint()
+        kept = f"its last good checkpoint is {last}" if last else "it has no checkpoint yet"
+        raise RunStopped(
+            f"{self.run_dir}: {limit} steps in a row (iterations {it - limit + 1}-{it}) had a "
+            f"non-finite loss or gradient and were skipped; the run stopped and {kept} "
+            "(lower the learning rates or fix the scene, then --resume)"
+        )
+
+    def on_iteration_end(self, iteration: int) -> None:
+        """Hook after each iteration (tests use it to interrupt a run)."""
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self.stop_requested:  # second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        self.stop_requested = True
+        print("\ninvrender: stopping after this iteration (Ctrl-C again to abort at once)")
+
+    def _on_stop_signal(self, signum: int, frame: Any) -> None:
+        """Unlike a second Ctrl-C, a repeated TERM/USR2 (the job and its step) does not abort."""
+        if not self.stop_requested:
+            print(f"\ninvrender: {signal.Signals(signum).name}: stopping after this iteration")
+        self.stop_requested = True
+
+    def _row(self, it: int, loss: float, dt: float) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "iteration": it,
+            "loss": f"{loss:.6g}",
+            "time_s": f"{self.elapsed:.3f}",
+            "iter_s": f"{dt:.4f}",
+            "skipped": 0 if np.isfinite(loss) else 1,
+        }
+        lrs = self.s.pipeline.learning_rates(it)
+        for g in self.s.pipeline.groups:
+            row[f"lr_{g.index}"] = f"{lrs.get(g.keys[0], 0.0):.4g}"  # 0: replaced (texture stage)
+        row.update(self.s.pipeline.metrics(it))
+        return row
+
+    # -- outputs ---------------------------------------------------------------------------
+    def render_view(self, index: int, spp: int) -> np.ndarray:
+        import drjit as dr
+        import mitsuba as mi
+
+        with dr.suspend_grad():
+            img = mi.render(
+                self.s.scene,
+                sensor=self.s.sensors[index],
+                integrator=self.s.integrator,
+                spp=spp,
+                seed=12345 + index,  # type: ignore[arg-type]  # mitsuba stubs: seed takes an int
+            )
+        return np.array(img)[..., :3]
+
+    def write_preview(self, spp: int | None = None) -> None:
+        v = self.s.dataset.eval_views[0]
+        current = self.render_view(v, spp or self.s.config.optimize.spp)
+        path = self.folder.preview(self.iteration)
+        write_preview(path, self.s.dataset.views[v].image, current)
+        plot_loss(self.folder.loss_plot, *self.metrics.losses())
+        self.metrics.flush()
+        update_report(self.run_dir, live=True)  # report.html: warns, never stops the run
+
+    def save_checkpoint(self) -> Path:
+        meta = {"elapsed": self.elapsed, "seed": self.s.config.optimize.seed}
+        state = ckpt_io.snapshot(self.opt, self.iteration, self.s.pipeline.state_dict(), meta)
+        # Metrics first: a kill between the two leaves metrics.csv ahead of the checkpoint (resume
+        # drops the extra rows), never behind it (those rows would be lost).
+        self.metrics.flush()
+        return ckpt_io.save(state, self.folder.checkpoints)
+
+    def evaluate(self) -> dict[str, Any]:
+        """PSNR of each evaluation view rendered at ``eval_spp`` against its target."""
+        spp = self.s.config.optimize.eval_spp
+        scores, renders = {}, {}
+        for v in self.s.dataset.eval_views:
+            renders[v] = self.render_view(v, spp)
+            scores[self.s.dataset.views[v].name] = psnr(renders[v], self.s.dataset.views[v].image)
+        write_eval_views(self.run_dir, self.s.dataset, renders, scores)  # RUN/eval/ for the report
+        return scores
+
+    def finish(self, status: str) -> dict[str, Any]:
+        restore_threads(self._threads)
+        self._threads = None
+        self.save_checkpoint()
+        self.write_preview(self.s.config.optimize.eval_spp)
+        scores = self.evaluate()
+        losses = self.metrics.losses()[1]
+        summary: dict[str, Any] = {
+            "status": status,
+            "iterations": self.iteration,
+            "final_loss": float(np.mean(losses[-10:])) if losses else None,
+            "psnr": float(np.mean(list(scores.values()))) if scores else None,
+            "psnr_views": "held-out" if self.s.dataset.holdout else "training (none held out)",
+            "psnr_per_view": scores,
+            "parameter_error": parameter_errors(self.s),
+            "wall_time_s": round(self.elapsed, 2),
+            "variant": self.s.variant,
+            "integrator": self.s.config.integrator.get("type"),
+            "pipeline": self.s.config.optimize.pipeline,
+        }
+        summary.update(self.s.pipeline.summary())
+        write_summary(self.folder.summary, summary)  # kept even if the export fails
+        try:
+            summary["exported"] = export_outputs(self.s, self.folder.export)
+        except (InvrenderError, NotImplementedError) as exc:
+            summary["export_error"] = str(exc).splitlines()[0]
+            print(
+                f"invrender: export failed ({summary['export_error']}); the run itself is "
+                f"complete: retry with `invrender export {self.run_dir}`"
+            )
+        write_summary(self.folder.summary, summary)
+        update_report(self.run_dir)  # report.html with the export's 3D asset
+        return summary

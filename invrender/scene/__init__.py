@@ -1,0 +1,1 @@
+"""Scenes: loading (XML, dict, mesh files, the template) and selecting their parameters."""
