@@ -124,6 +124,7 @@ def test_imports_point_down_the_layers() -> None:
 # in its own Python.
 ENTRY_POINTS = {
     "invrender.cli.main",
+    "invrender.cli.__main__",
     "invrender.integrators.edge_sampling",
     "invrender.integrators.reparam",
     *(f"invrender.pipelines.{n}" for n in ("material", "lighting", "geometry", "joint")),

@@ -80,7 +80,7 @@ def test_modes_follow_the_terminal_and_the_flags(monkeypatch):
 @pytest.fixture(scope="module")
 def config(tmp_path_factory, variant) -> Path:
     from invrender.config.loader import load_config
-    from invrender.session import ensure_targets
+    from invrender.run.session import ensure_targets
 
     tmp = tmp_path_factory.mktemp("progress")
     cfg = tiny_example(

@@ -24,7 +24,7 @@ from report_helpers import (
     silhouette_iou,
 )
 
-from invrender.cli import main
+from invrender.cli.main import main
 from tests.helpers import tiny_example
 
 SETS = ("optimize.iterations=6", "output.preview_every=2")
@@ -33,7 +33,7 @@ SETS = ("optimize.iterations=6", "output.preview_every=2")
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, variant) -> Path:
     """A 6-iteration material_texture run at 32 px that exports a GLB and its cameras."""
-    from invrender.optimize import run_optimization
+    from invrender.run.launch import run_optimization
 
     tmp = tmp_path_factory.mktemp("report_run")
     cfg = tiny_example(
@@ -235,7 +235,7 @@ def test_svg_line_plot_handles_gaps_logs_steps_and_nothing():
 
 
 def test_preview_strip_splits_into_its_tiles_and_psnr():
-    from invrender.previews import preview_strip
+    from invrender.run.previews import preview_strip
 
     from invrender.report.images import psnr_srgb8, split_preview
 

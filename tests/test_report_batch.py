@@ -17,7 +17,7 @@ from report_helpers import (
     screenshot_pixels,
 )
 
-from invrender.cli import main
+from invrender.cli.main import main
 from tests.helpers import tiny_example
 
 TINY = {
@@ -40,7 +40,7 @@ def cli(*args: str) -> str:
 def batch_dir(tmp_path_factory, variant) -> Path:
     """Two runs (spp 2 and 4) through submitit's local executor: real `invrender optimize`
     processes, as on a cluster."""
-    from invrender.session import ensure_targets
+    from invrender.run.session import ensure_targets
 
     from invrender.config.loader import load_config
 

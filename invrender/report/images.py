@@ -26,7 +26,7 @@ INFERNO = (
     (249, 201, 50),
     (252, 255, 164),
 )
-# The preview strips' own error ramp (invrender.previews.error_heatmap): black-red-yellow, x4.
+# The preview strips' own error ramp (invrender.run.previews.error_heatmap): black-red-yellow, x4.
 PREVIEW_RAMP = ((0, 0, 0), (255, 0, 0), (255, 255, 0))
 PREVIEW_ERROR_SCALE = 4.0
 PREVIEW_GAP = 2  # white pixels between the strip's tiles
