@@ -235,9 +235,8 @@ def test_svg_line_plot_handles_gaps_logs_steps_and_nothing():
 
 
 def test_preview_strip_splits_into_its_tiles_and_psnr():
-    from invrender.run.previews import preview_strip
-
     from invrender.report.images import psnr_srgb8, split_preview
+    from invrender.run.previews import preview_strip
 
     rng = np.random.default_rng(1)
     target = rng.uniform(0, 1, (8, 12, 3)).astype(np.float32)

@@ -40,9 +40,8 @@ def cli(*args: str) -> str:
 def batch_dir(tmp_path_factory, variant) -> Path:
     """Two runs (spp 2 and 4) through submitit's local executor: real `invrender optimize`
     processes, as on a cluster."""
-    from invrender.run.session import ensure_targets
-
     from invrender.config.loader import load_config
+    from invrender.run.session import ensure_targets
 
     tmp = tmp_path_factory.mktemp("batch_report")
     cfg = tiny_example(tmp, "material_texture", **TINY)
