@@ -448,6 +448,8 @@ def blender_to_mitsuba_envmap(image: np.ndarray) -> np.ndarray:
     j of an H'-row image at theta = pi j / (H' - 1). With H' = 2H + 1, Blender's row r lands on
     row 2r + 1 exactly, the even rows are the midpoints Cycles interpolates there, and the two
     pole rows are Cycles' wrapped blend of its first and last rows: lossless, not resampled.
+    Blender's lossy-compressed (DWAB) studio lights hold a few texels just below zero (down to
+    -2e-3 in forest.exr); those become 0, as a radiance must be.
     """
     h, w = image.shape[:2]
     if w % 4:
@@ -456,7 +458,7 @@ def blender_to_mitsuba_envmap(image: np.ndarray) -> np.ndarray:
     out[1::2] = image
     out[2:-1:2] = 0.5 * (image[:-1] + image[1:])
     out[0] = out[-1] = 0.5 * (image[0] + image[-1])
-    return np.roll(out, -w // 4, axis=1)
+    return np.roll(np.maximum(out, 0.0), -w // 4, axis=1)
 
 
 def studio_world_dir(python: Path) -> Path:
