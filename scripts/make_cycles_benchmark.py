@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -588,7 +589,7 @@ def image_stats(paths: list[Path]) -> dict:
 @dataclass
 class Settings:
     size: int = 256
-    spp: int = 96
+    spp: int = 128
     train_views: int = 32
     test_views: int = 8
     texture_size: int = 512
@@ -744,7 +745,8 @@ def build_object(
     lo, hi = mesh.vertices.min(axis=0), mesh.vertices.max(axis=0)
     gt_material = {
         "blender_node": "Principled BSDF (Cycles, distribution Multiscatter GGX)",
-        "base_color_texture": "base_color.png (sRGB, 8-bit; UVs in mesh.obj)",
+        "base_color_texture": "base_color.png (sRGB, 8-bit; UVs in mesh.obj, v = 0 at the "
+        "image's bottom row as in OBJ and Blender)",
         "roughness": "roughness.png (non-colour)" if callable(obj.roughness) else obj.roughness,
         "metallic": obj.metallic,
         "ior": 1.5,
@@ -789,6 +791,7 @@ def build_object(
         "stats": image_stats(
             sorted((folder / "train").glob("*.png")) + sorted((folder / "test").glob("*.png"))
         ),
+        "stats_relight": image_stats(sorted(relight_dir.glob("*.png"))),
         "seconds_per_view": round(float(np.mean(times)), 2),
         "seconds_render_total": round(float(np.sum(times)), 1),
     }
@@ -979,7 +982,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=REPO / "datasets" / "cycles_bench")
     parser.add_argument("--objects", nargs="+", choices=OBJECTS, default=list(OBJECTS))
     parser.add_argument("--size", type=int, help="image width and height in px (256)")
-    parser.add_argument("--spp", type=int, help="Cycles samples per pixel (96)")
+    parser.add_argument("--spp", type=int, help="Cycles samples per pixel (128)")
     parser.add_argument("--train-views", type=int, help="training views (32)")
     parser.add_argument("--test-views", type=int, help="test views, also relit (8)")
     parser.add_argument("--texture-size", type=int, help="baked texture size in px (512)")
@@ -1061,7 +1064,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from(args)
     start = time.perf_counter()
     cache: dict = {}
-    summary = {"settings": {k: v for k, v in vars(settings).items()}, "objects": {}}
+    summary = {
+        "settings": dict(vars(settings)),
+        "cpu_cores": os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "objects": {},
+    }
     for index, name in enumerate(args.objects):
         t0 = time.perf_counter()
         print(
@@ -1080,6 +1088,7 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds_per_view",
                 "seconds_object_total",
                 "stats",
+                "stats_relight",
             )
         }
         print(
@@ -1088,7 +1097,11 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     summary["seconds_total"] = round(time.perf_counter() - start, 1)
-    (args.out / "build_summary.json").write_text(json.dumps(summary, indent=1))
+    summary_file = args.out / "build_summary.json"
+    if summary_file.is_file():  # a build of a subset keeps the other objects' entries
+        previous = json.loads(summary_file.read_text())
+        summary["objects"] = {**previous.get("objects", {}), **summary["objects"]}
+    summary_file.write_text(json.dumps(summary, indent=1))
     print(f"built {len(args.objects)} objects in {summary['seconds_total']:.0f} s -> {args.out}")
     return 0
 
