@@ -37,7 +37,14 @@ def _load_image(path: str, colorspace: str) -> bpy.types.Image:
     return image
 
 
-def _texture_or_value(nodes, links, socket, spec, colorspace: str, location: tuple) -> None:
+def _texture_or_value(
+    nodes: bpy.types.Nodes,
+    links: bpy.types.NodeLinks,
+    socket: bpy.types.NodeSocket,
+    spec: dict | list | float,
+    colorspace: str,
+    location: tuple[float, float],
+) -> None:
     """Link an image texture into ``socket`` ({"image": path}) or set its constant value."""
     if isinstance(spec, dict):
         tex = nodes.new("ShaderNodeTexImage")
