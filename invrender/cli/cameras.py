@@ -22,10 +22,19 @@ from invrender.cli.common import user_errors
 )
 @click.option(
     "--matcher",
-    type=click.Choice(["exhaustive", "sequential"]),
-    default="exhaustive",
+    type=click.Choice(["auto", "exhaustive", "sequential"]),
+    default="auto",
     show_default=True,
-    help="exhaustive: every pair; sequential: neighbours (video-like order).",
+    help="exhaustive: every pair; sequential: neighbours by name (capture order); "
+    "auto: exhaustive up to 60 photos, sequential above.",
+)
+@click.option(
+    "--max-image-size",
+    type=int,
+    default=1600,
+    show_default=True,
+    help="Find features on a copy at most this large (long side, px; 0: full size); "
+    "the cameras are scaled back to the photos' size.",
 )
 @click.option(
     "--distance",
@@ -44,13 +53,21 @@ def cameras(
     camera_model: str,
     matcher: str,
     distance: float,
+    max_image_size: int,
     quiet: bool,
     verbose: bool,
 ) -> None:
     """Recover cameras from PHOTOS (structure from motion) and write a dataset folder."""
     from invrender.data.sfm import SfmOptions, run_sfm
 
-    opts = SfmOptions(camera_model, matcher, distance, progress=not quiet, verbose=verbose)
+    opts = SfmOptions(
+        camera_model,
+        matcher,
+        distance,
+        max_image_size=max_image_size,
+        progress=not quiet,
+        verbose=verbose,
+    )
     report = run_sfm(photos, out, masks, opts)
     click.echo(report.table())
     click.echo(f"wrote {out / 'transforms.json'} (next: invrender init {out} --out my.yaml)")
