@@ -12,7 +12,11 @@ from invrender.cli.common import user_errors
 @click.command()
 @click.argument("photos", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--masks", type=click.Path(file_okay=False, path_type=Path), help="Mask folder.")
+@click.option(
+    "--masks",
+    help="A folder of your masks (they always win), or 'auto': object masks from the SfM "
+    "points, GrabCut and a visual hull (masks/, masks.png).",
+)
 @click.option(
     "--camera-model",
     type=click.Choice(["pinhole", "radial", "opencv"]),
@@ -49,7 +53,7 @@ from invrender.cli.common import user_errors
 def cameras(
     photos: Path,
     out: Path,
-    masks: Path | None,
+    masks: str | None,
     camera_model: str,
     matcher: str,
     distance: float,
@@ -68,6 +72,6 @@ def cameras(
         progress=not quiet,
         verbose=verbose,
     )
-    report = run_sfm(photos, out, masks, opts)
+    report = run_sfm(photos, out, masks if masks == "auto" or not masks else Path(masks), opts)
     click.echo(report.table())
     click.echo(f"wrote {out / 'transforms.json'} (next: invrender init {out} --out my.yaml)")

@@ -13,7 +13,9 @@ IoU with the hull's projection is its confidence.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,7 +27,7 @@ from invrender.errors import DataError
 WORK_SIZE = 640
 GRABCUT_ITERATIONS = 5
 MIN_SEEDS = 8  # fewer object points seen in a view: seed it from the object's projected box
-REDO_BELOW = 0.85  # a view whose IoU with the hull's projection is below this is re-seeded
+REDO_BELOW = 0.95  # a view whose IoU with the hull's projection is below this is re-seeded
 LOW_CONFIDENCE = 0.8  # flagged in the table
 
 
@@ -161,7 +163,7 @@ def grabcut(
     bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
     bgr = np.ascontiguousarray(image[..., ::-1])
     try:
-        cv2.grabCut(bgr, seeds, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+        cv2.grabCut(bgr, seeds, (0, 0, 0, 0), bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     except cv2.error:  # a degenerate colour model (too few pixels of a class): keep the seeds
         pass
     obj = (seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)
@@ -327,3 +329,151 @@ def auto_masks(
             notes[i] = (notes[i] + "; " if notes[i] else "") + "replaced by the hull's projection"
         results.append(MaskResult(v.name, masks[i], score, notes[i]))
     return results, labels
+
+
+# -- a dataset folder (transforms.json + images/, colmap/ from `invrender cameras`) ---------------
+
+
+@dataclass
+class MasksReport:
+    results: list[MaskResult]
+    notes: list[str]
+    seconds: float
+
+    def summary(self) -> str:
+        scores = [r.iou for r in self.results]
+        worst = min(self.results, key=lambda r: r.iou)
+        low = sum(s < LOW_CONFIDENCE for s in scores)
+        return (
+            f"automatic: median IoU vs hull {float(np.median(scores)):.3f}, worst "
+            f"{worst.iou:.3f} ({worst.name}){f', {low} low' if low else ''}; see masks.png"
+        )
+
+    def table(self) -> str:
+        """One line per view: its mask's confidence (IoU with the hull's projection)."""
+        width = max(len(r.name) for r in self.results)
+        lines = [f"{'photo':<{width}}  IoU vs hull  note"]
+        for r in self.results:
+            flag = " (low)" if r.iou < LOW_CONFIDENCE else ""
+            lines.append(f"{r.name:<{width}}  {r.iou:11.3f}  {r.note}{flag}".rstrip())
+        return "\n".join(lines)
+
+
+def colmap_points(dataset: Path, names: list[str], meta: dict) -> tuple[np.ndarray, list]:
+    """SfM points of ``dataset/colmap`` in the dataset's world, and per photo name the indices
+    of the points it observed; (empty, [None, ...]) without a COLMAP model."""
+    model = dataset / "colmap"
+    if not (model / "points3D.bin").is_file() and not (model / "points3D.txt").is_file():
+        return np.zeros((0, 3)), [None] * len(names)
+    import pycolmap
+
+    rec = pycolmap.Reconstruction(str(model))
+    sim = np.asarray(
+        meta.get("invrender_normalization", {}).get("colmap_to_dataset", np.eye(4)), np.float64
+    )
+    image_names = {iid: im.name for iid, im in rec.images.items()}
+    xyz, seen_by = [], []
+    for pid, p in rec.points3D.items():
+        xyz.append(p.xyz)
+        seen_by.append({image_names[e.image_id] for e in p.track.elements})
+        del pid
+    pts = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
+    pts = pts @ sim[:3, :3].T + sim[:3, 3]
+    seen = [np.array([j for j, s in enumerate(seen_by) if n in s], dtype=int) for n in names]
+    return pts, seen
+
+
+def masks_for_dataset(
+    dataset: Path, replace: bool = False, progress: bool = False, hull_resolution: int = 96
+) -> MasksReport:
+    """Automatic masks for a dataset folder: masks/<photo>.png, the contact sheet masks.png and
+    mask_path per frame in transforms.json (so ``invrender init`` picks ``masks: files``).
+
+    Masks the user gave win: a dataset whose frames already have masks not made here is left
+    alone (DataError) unless ``replace``."""
+    import json
+    import shutil
+    import time
+
+    from PIL import Image
+
+    from invrender.data.photo_inputs import open_upright
+    from invrender.data.transforms import read_transforms
+    from invrender.files import write_text
+
+    t0 = time.perf_counter()
+    dataset = Path(dataset)
+    path = dataset / "transforms.json" if dataset.is_dir() else dataset
+    if not path.is_file():
+        raise DataError(f"{dataset}: no transforms.json (give a folder made by invrender cameras)")
+    dataset = path.parent
+    meta = json.loads(path.read_text())
+    frames = read_transforms(path)
+    own = meta.get("invrender_masks", {}).get("source") == "auto"
+    if any(f.mask is not None for f in frames) and not own and not replace:
+        raise DataError(
+            f"{path}: the frames already have masks (given with --masks); those win over "
+            "automatic ones (pass --replace to overwrite them)"
+        )
+    views = []
+    names = [f.image.name for f in frames]
+    points, seen = colmap_points(dataset, names, meta)
+    for f, s in zip(frames, seen, strict=True):
+        if not f.image.is_file():
+            raise DataError(f"{f.image}: photo not found (listed in {path})")
+        rgb = np.asarray(open_upright(f.image, "RGB"))
+        cam = f.camera
+        if (cam.width, cam.height) != (rgb.shape[1], rgb.shape[0]):
+            cam = cam.with_resolution(rgb.shape[1], rgb.shape[0])
+        views.append(MaskView(f.image.name, cam, rgb, s))
+    results, labels = auto_masks(views, points, hull_resolution, progress)
+
+    staging = dataset / f".masks.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    rel = []
+    for r in results:
+        name = f"{Path(r.name).stem}.png"
+        Image.fromarray(r.mask.astype(np.uint8) * 255, mode="L").save(staging / name)
+        rel.append(f"masks/{name}")
+    contact_sheet([v.image for v in views], results, staging / "masks.png.tmp")
+    if (dataset / "masks").exists():
+        shutil.rmtree(dataset / "masks")
+    os.replace(staging / "masks.png.tmp", dataset / "masks.png")
+    os.replace(staging, dataset / "masks")
+    for fr, m in zip(meta["frames"], rel, strict=True):
+        fr["mask_path"] = m
+    meta["invrender_masks"] = {
+        "source": "auto",
+        "note": "object masks made by invrender (SfM points + GrabCut + hull); iou_vs_hull is "
+        "each mask's agreement with the hull of all masks (its confidence)",
+        "iou_vs_hull": {r.name: round(r.iou, 4) for r in results},
+    }
+    write_text(path, json.dumps(meta, indent=2))
+    return MasksReport(results, labels.notes, time.perf_counter() - t0)
+
+
+def contact_sheet(
+    images: list[np.ndarray], results: list[MaskResult], out: Path, tile: int = 200, pairs: int = 3
+) -> None:
+    """photo | mask overlay (background dimmed, outline red, name and IoU), ``pairs`` per row."""
+    import cv2
+    from PIL import Image, ImageDraw
+
+    h0, w0 = images[0].shape[:2]
+    s = tile / max(h0, w0)
+    tw, th = max(1, round(w0 * s)), max(1, round(h0 * s))
+    rows = math.ceil(len(images) / pairs)
+    sheet = Image.new("RGB", (pairs * 2 * tw + (pairs - 1) * 6, rows * th), (30, 30, 30))
+    draw = ImageDraw.Draw(sheet)
+    for k, (img, r) in enumerate(zip(images, results, strict=True)):
+        photo = cv2.resize(img, (tw, th), interpolation=cv2.INTER_AREA)
+        mask = _upsampled_mask(r.mask, th, tw)
+        over = (photo * np.where(mask[..., None], 1.0, 0.3)).astype(np.uint8)
+        edge = mask ^ cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        over[edge] = (255, 40, 40)
+        x, y = (k % pairs) * (2 * tw + 6), (k // pairs) * th
+        sheet.paste(Image.fromarray(photo), (x, y))
+        sheet.paste(Image.fromarray(over), (x + tw, y))
+        draw.text((x + tw + 3, y + 2), f"{r.name} {r.iou:.2f}", fill=(255, 255, 0))
+    sheet.save(out, format="PNG")

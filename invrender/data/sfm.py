@@ -1,7 +1,7 @@
 """Cameras from photos: structure from motion with pycolmap, then a dataset invrender reads.
 
 SIFT features from a working copy of each photo (upright by its EXIF tag; large photos
-downscaled to ``max_image_size`` on the long side, small ones upsampled: the optimization runs at
+downscaled to ``max_image_size`` on the long side: the optimization runs at
 a few hundred pixels, and SIFT at 12 MP costs minutes per photo while adding nothing the
 cameras need), exhaustive or sequential matching (sequential above ``AUTO_SEQUENTIAL_ABOVE``
 photos: exhaustive is quadratic), incremental mapping with one shared camera, the model scaled
@@ -61,8 +61,10 @@ class SfmOptions:
     # then a fraction of a pixel of the copy, far below what a few-hundred-pixel optimization sees.
     max_image_size: int = 1600
     # Photos whose long side is below SMALL_PHOTO get features from a copy upsampled to this
-    # long side (0: never upsample).
-    min_image_size: int = 1024
+    # long side (0: never upsample, the default: measured with scripts/bench_sfm.py --small, a
+    # textured object on black at 256 px registers 2 of 40 views either way; small photos that
+    # fail to register get a one-line error saying how large photos must be instead).
+    min_image_size: int = 0
     threads: int = -1
     seed: int = 0  # RANSAC and mapper seeds: the same photos give the same cameras
     progress: bool = True
@@ -88,6 +90,7 @@ class SfmReport:
     feature_scale: float = 1.0  # feature-image pixels per photo pixel
     seconds: dict[str, float] = field(default_factory=dict)  # stage -> wall time
     extra_rows: list[tuple[str, str]] = field(default_factory=list)  # e.g. the masks' stage
+    masks: Any = None  # auto_masks.MasksReport with --masks auto
     lens_shift_px: float = 0.0  # the most the estimated distortion moves a border pixel
     resampled: bool = False  # photos undistorted (True) or used as they are (False)
     out_dir: Path | None = None
@@ -109,6 +112,8 @@ class SfmReport:
         if self.failed:
             lines.append(f"{'failed photos':<{width}}  {len(self.failed)}")
             lines += [f"  {name}: {why}" for name, why in self.failed.items()]
+        if self.masks is not None:
+            lines += ["", self.masks.table()]
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -148,9 +153,13 @@ def staging_folder(out_dir: Path) -> Iterator[Path]:
 
 
 def run_sfm(
-    photos_dir: Path, out_dir: Path, masks_dir: Path | None = None, opts: SfmOptions | None = None
+    photos_dir: Path,
+    out_dir: Path,
+    masks_dir: Path | str | None = None,
+    opts: SfmOptions | None = None,
 ) -> SfmReport:
-    """Recover the cameras of ``photos_dir`` and write a dataset to ``out_dir``."""
+    """Recover the cameras of ``photos_dir`` and write a dataset to ``out_dir``; ``masks_dir``
+    is a folder of the user's masks, or "auto" for automatic ones (invrender.data.auto_masks)."""
     opts = opts or SfmOptions()
     if opts.camera_model not in CAMERA_MODELS:
         raise DataError(
@@ -165,9 +174,15 @@ def run_sfm(
             f"--max-image-size {opts.max_image_size}: use 0 (the photos' own size) or at least "
             "256 px (SIFT finds too little below)"
         )
-    photos = check_photos(Path(photos_dir), Path(masks_dir) if masks_dir else None)
+    auto = str(masks_dir) == "auto"
+    photos = check_photos(Path(photos_dir), Path(masks_dir) if masks_dir and not auto else None)
     with staging_folder(Path(out_dir)) as tmp:
         report = _reconstruct(photos, tmp, opts)
+        if auto:
+            from invrender.data.auto_masks import masks_for_dataset
+
+            report.masks = masks_for_dataset(tmp, progress=opts.progress)
+            report.extra_rows.append(("masks", report.masks.summary()))
     report.out_dir = Path(out_dir)
     return report
 
