@@ -467,7 +467,9 @@ class ReparamIntegrator(RBIntegrator):
             per_unit = self._border(film, spp)
             with dr.resume_grad():
                 image = self._camera_image(scene, sensor, ray, weight, L, valid, lane, seed, spp)
-                if not per_unit:
+                # Without moving geometry (a material or light run) the camera warp is
+                # constant: no camera term and no border term (skips the border rays).
+                if not per_unit or not dr.grad_enabled(image):
                     grad_camera = dr.forward_to(
                         image, flags=dr.ADFlag.ClearEdges | dr.ADFlag.AllowNoGrad
                     )
@@ -528,14 +530,19 @@ class ReparamIntegrator(RBIntegrator):
                     dr.enqueue(dr.ADMode.Backward, image)
                     dr.traverse(dr.ADMode.Backward)
                 per_unit = self._border(film, spp)
-                if per_unit:
+                # Nothing that moves carries a gradient (a material or light run): the camera
+                # warp, and with it the border term, is constant; dr.backward() would raise.
+                if per_unit and dr.grad_enabled(image):
                     primal_image = dr.detach(image)
                     alpha, sides = reparam_border.border_term(
                         self, scene, sensor, primal_image, seed, per_unit
                     )
                     scale = reparam_border.adjoint_scale(sides, grad_in)
                     with dr.resume_grad():
-                        dr.backward(dr.sum(dr.detach(scale) * alpha))
+                        dr.backward(
+                            dr.sum(dr.detach(scale) * alpha),
+                            flags=dr.ADFlag.Default | dr.ADFlag.AllowNoGrad,
+                        )
             dr.eval()
 
 
