@@ -92,15 +92,7 @@ def visual_hull(
     seconds["distance_transform"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    lo, hi = _view_box(views)
-    field, origin, voxel = _carve(views, distances, lo, hi, COARSE_RESOLUTION)
-    inside = field > 0
-    if inside.sum() < 1:
-        raise DataError(_no_overlap_message(views, distances, lo, hi))
-    idx = np.argwhere(inside)
-    lo = origin + (idx.min(axis=0) - 2) * voxel
-    hi = origin + (idx.max(axis=0) + 2) * voxel
-    field, origin, voxel = _carve(views, distances, lo, hi, int(resolution))
+    field, origin, voxel = _coarse_to_fine(views, distances, resolution)
     seconds["carve"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -168,6 +160,22 @@ def remesh_keeping_topology(
     )
 
 
+def _coarse_to_fine(
+    views: list[HullView], distances: list[np.ndarray], resolution: int, ignore: int = 0
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Carve a coarse grid over the views' common box, then ``resolution`` voxels over the
+    object's padded bounds. DataError when no point lies inside every silhouette."""
+    lo, hi = _view_box(views)
+    field, origin, voxel = _carve(views, distances, lo, hi, COARSE_RESOLUTION, ignore)
+    inside = field > 0
+    if inside.sum() < 1:
+        raise DataError(_no_overlap_message(views, distances, lo, hi))
+    idx = np.argwhere(inside)
+    lo = origin + (idx.min(axis=0) - 2) * voxel
+    hi = origin + (idx.max(axis=0) + 2) * voxel
+    return _carve(views, distances, lo, hi, int(resolution), ignore)
+
+
 def robust_hull_surface(
     views: Any, resolution: int = 96, ignore: int = 0, threshold: float = 0.5
 ) -> Mesh:
@@ -177,15 +185,7 @@ def robust_hull_surface(
     views = _as_views(views)
     distances = [_silhouette_distance(v, threshold, i) for i, v in enumerate(views)]
     ignore = min(int(ignore), len(views) - 1)
-    lo, hi = _view_box(views)
-    field, origin, voxel = _carve(views, distances, lo, hi, COARSE_RESOLUTION, ignore)
-    inside = field > 0
-    if inside.sum() < 1:
-        raise DataError(_no_overlap_message(views, distances, lo, hi))
-    idx = np.argwhere(inside)
-    lo = origin + (idx.min(axis=0) - 2) * voxel
-    hi = origin + (idx.max(axis=0) + 2) * voxel
-    field, origin, voxel = _carve(views, distances, lo, hi, int(resolution), ignore)
+    field, origin, voxel = _coarse_to_fine(views, distances, resolution, ignore)
     field, _ = _keep_largest_blob(field)
     if int((field > 0).sum()) < MIN_VOXELS:
         raise DataError("visual hull: empty (the masks share no volume)")
