@@ -169,6 +169,26 @@ class Exposure(Strict):
     )
 
 
+class CameraRefinement(Strict):
+    """A small rigid correction per training view for cameras from structure from motion."""
+
+    refine: bool = Field(
+        False, description="optimize a rotation + translation per training view (one fixed)"
+    )
+    lr: float = Field(
+        0.002,
+        gt=0,
+        description="learning rate of the corrections (radians; translations in units of the "
+        "cameras' mean distance), falling linearly to a tenth by the end",
+    )
+    prior_weight: float = Field(
+        0.0, ge=0, description="weight of Σ|ω|² + |t|², which keeps the corrections small"
+    )
+    reference: int | None = Field(
+        None, description="view whose camera stays as given (default: the first training view)"
+    )
+
+
 class Optimize(Strict):
     pipeline: str = "material"
     iterations: int = Field(200, ge=0)
@@ -186,6 +206,7 @@ class Optimize(Strict):
         10, ge=1, description="stop after this many non-finite (skipped) steps in a row"
     )
     exposure: Exposure = Field(default_factory=Exposure)
+    cameras: CameraRefinement = Field(default_factory=CameraRefinement)
 
 
 def _default_exports() -> list[ExportFormat | Literal["all"]]:

@@ -5,6 +5,7 @@ It also owns the run folder while running: metrics, previews, checkpoints, resum
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from invrender.progress import Progress
 from invrender.report import update_report
 from invrender.report.eval_views import write_eval_views
 from invrender.run import checkpoint as ckpt_io
+from invrender.run.camera_refine import CameraCorrections
 from invrender.run.evaluation import parameter_errors
 from invrender.run.export import export_outputs
 from invrender.run.exposure import ViewGains
@@ -99,9 +101,18 @@ class Runner:
         self.bad_steps = 0  # non-finite steps in a row (skipped; optimize.max_bad_steps stops)
         self._scaled: dict[int, tuple[list[Any], list[Any], list[Any]]] = {}
         self._threads: int | None = None
-        spec = session.config.optimize.exposure
+        opt_cfg, name = session.config.optimize, str(session.loaded.path)
         self.gains = (
-            ViewGains(spec, session.dataset, str(session.loaded.path)) if spec.per_view else None
+            ViewGains(opt_cfg.exposure, session.dataset, name)
+            if opt_cfg.exposure.per_view
+            else None
+        )
+        self.cameras = (
+            CameraCorrections(
+                opt_cfg.cameras, session.dataset, name, session.config.integrator.get("type", "")
+            )
+            if opt_cfg.cameras.refine
+            else None
         )
 
     # -- set-up ----------------------------------------------------------------------------
@@ -109,14 +120,14 @@ class Runner:
         self._threads = loop_threads()
 
         self.opt = self.s.pipeline.make_optimizer()
-        gains = self.gains.variables() if self.gains else {}
-        initial = {**self.s.pipeline.variables(), **gains}
+        extra = self._extra_variables()
+        initial = {**self.s.pipeline.variables(), **extra}
         if resume and self.folder.latest_checkpoint() is not None:
             state = self.folder.restore(self.s.pipeline)
             if state.pipeline:
-                initial = {**self.s.pipeline.variables(), **gains}
+                initial = {**self.s.pipeline.variables(), **extra}
             ckpt_io.restore(self.opt, state, initial)
-            for key, value in gains.items():  # gains turned on at resume: they start at 0 EV
+            for key, value in extra.items():  # turned on at resume: they start at zero
                 if key not in state.variables:
                     self.opt[key] = value
             self.iteration = state.iteration
@@ -130,6 +141,29 @@ class Runner:
         self.folder.write_cameras(
             [v.name for v in self.s.dataset.views], [v.camera for v in self.s.dataset.views]
         )
+
+    def _extra_variables(self) -> dict[str, Any]:
+        """The run's own variables beside the pipeline's: exposure gains, camera corrections."""
+        out: dict[str, Any] = {}
+        for part in (self.gains, self.cameras):
+            if part is not None:
+                out.update(part.variables())
+        return out
+
+    def _extra_rates(self, iteration: int) -> dict[str, float]:
+        out: dict[str, float] = {}
+        if self.gains is not None:
+            out.update(self.gains.learning_rates())
+        if self.cameras is not None:
+            total = self.s.config.optimize.iterations
+            out.update(self.cameras.learning_rates(iteration, total))
+        return out
+
+    def _view_scene(self, view: int) -> Any:
+        """The scene as that view's corrected camera sees it (camera refinement), else as is."""
+        if self.cameras is None:
+            return contextlib.nullcontext()
+        return self.cameras.moved(self.s.params, view, self.opt)
 
     def _apply(self) -> None:
         self.s.pipeline.apply(self.opt)
@@ -146,31 +180,37 @@ class Runner:
         import mitsuba as mi
 
         s, cfg = self.s, self.s.config.optimize
-        rates = s.pipeline.learning_rates(it)
-        self.opt.set_learning_rate(
-            {**rates, **self.gains.learning_rates()} if self.gains else rates
-        )
+        self.opt.set_learning_rate({**s.pipeline.learning_rates(it), **self._extra_rates(it)})
         picked = pick_views(cfg.seed, it, s.dataset.train, cfg.views_per_iter)
         views = StepViews(picked, [render_seed(cfg.seed, it, slot) for slot in range(len(picked))])
         sensors, targets, weights = self.views_at(s.pipeline.resolution_factor(it))
         loss: Any = 0.0
         for v, seed in zip(views.indices, views.seeds, strict=True):
-            image = mi.render(
-                s.scene,
-                s.params,
-                sensor=sensors[v],
-                integrator=s.integrator,
-                spp=cfg.spp,
-                seed=seed,  # type: ignore[arg-type]  # mitsuba stubs: seed takes an int
-                seed_grad=seed + 1,
-            )
-            if self.gains is not None:
-                image = self.gains.apply(image, v, self.opt)
-            loss += self.loss_fn(image, targets[v], weights[v])
-        loss = loss / len(views.indices)
+            with self._view_scene(v):
+                image = mi.render(
+                    s.scene,
+                    s.params,
+                    sensor=sensors[v],
+                    integrator=s.integrator,
+                    spp=cfg.spp,
+                    seed=seed,  # type: ignore[arg-type]  # mitsuba stubs: seed takes an int
+                    seed_grad=seed + 1,
+                )
+                if self.gains is not None:
+                    image = self.gains.apply(image, v, self.opt)
+                view_loss = self.loss_fn(image, targets[v], weights[v]) / len(views.indices)
+                if self.cameras is not None:
+                    # The render's backward pass renders the scene again as it is then: it must
+                    # run while the scene is still moved for this view.
+                    dr.backward(view_loss)
+                    view_loss = dr.detach(view_loss)
+            loss += view_loss
         reg = s.pipeline.regularizer(self.opt, it, views)
         total = loss if reg is None else loss + reg
-        dr.backward(total)
+        if self.cameras is not None and (prior := self.cameras.prior(self.opt)) is not None:
+            total = total + prior
+        if dr.grad_enabled(total):
+            dr.backward(total)
         probe = finite_probe(total, self.opt)
         self.opt.step(active=dr.isfinite(probe))
         self._apply()
@@ -269,6 +309,18 @@ class Runner:
         return row
 
     # -- outputs ---------------------------------------------------------------------------
+    def _use_refined_cameras(self) -> None:
+        """The export and cameras.json take the refined cameras of the training views."""
+        import mitsuba as mi
+
+        assert self.cameras is not None
+        views = self.s.dataset.views
+        cameras = [self.cameras.corrected(i, v.camera, self.opt) for i, v in enumerate(views)]
+        spp = self.s.config.optimize.spp
+        for i in self.cameras.keys:
+            self.s.sensors[i] = mi.load_dict(cameras[i].sensor_dict(spp=spp))
+        self.folder.write_cameras([v.name for v in views], cameras)
+
     def render_view(self, index: int, spp: int) -> np.ndarray:
         import drjit as dr
         import mitsuba as mi
@@ -333,6 +385,9 @@ class Runner:
         summary.update(self.s.pipeline.summary())
         if self.gains is not None:
             summary["exposure"] = self.gains.summary(self.opt)
+        if self.cameras is not None:
+            summary["cameras"] = self.cameras.summary(self.opt)
+            self._use_refined_cameras()
         write_summary(self.folder.summary, summary)  # kept even if the export fails
         try:
             summary["exported"] = export_outputs(self.s, self.folder.export)
