@@ -161,6 +161,9 @@ def _sensor(scene_el: ET.Element, sensor: Any) -> None:
     width, height = (int(v) for v in film.size())
     ET.SubElement(film_el, "integer", name="width", value=str(width))
     ET.SubElement(film_el, "integer", name="height", value=str(height))
+    # RGBA: alpha is the object's coverage where camera rays do not see the sky (the run's
+    # hide_emitters, transparent targets), so renders composite; 1 where a sky is seen.
+    ET.SubElement(film_el, "string", name="pixel_format", value="rgba")
     ET.SubElement(film_el, "rfilter", type=_FILTERS.get(film.rfilter().class_name(), "gaussian"))
 
 
