@@ -25,5 +25,5 @@ def test_genus_example_from_the_visual_hull(variant, tmp_path):
     assert geometry["genus"] == geometry["genus_at_start"] == 1, geometry  # the ring's hole
     assert geometry["components"] == 1
     assert geometry["watertight"] and geometry["self_intersections"] == 0, geometry
-    assert summary["psnr_views"] == "held-out" and summary["psnr"] >= 35.0, summary["psnr"]
+    assert summary["psnr_views"].startswith("held-out") and summary["psnr"] >= 35.0, summary["psnr"]
     assert summary["wall_time_s"] <= 600, summary["wall_time_s"]  # 2-core CPU budget
