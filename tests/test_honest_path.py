@@ -200,6 +200,17 @@ def test_a_grid_albedo_run_exports_a_valid_glb(split, tmp_path):
     assert "export_error" not in summary and "gltf" in summary["exported"]
     notes = (tmp_path / "run" / "export" / "export_notes.txt").read_text()
     assert "3-D grid" in notes and "UV maps" in notes
+    # direct_projective's film alpha is 1 everywhere: scene.xml gets a path tracer of its depth,
+    # whose alpha is the coverage
+    import mitsuba as mi
+
+    from invrender.data.images import read_image
+
+    scene = mi.load_file(str(tmp_path / "run" / "export" / "mitsuba" / "scene.xml"))
+    image = np.array(mi.render(scene, spp=8, seed=1))
+    _, alpha = read_image(split / "train" / "r_000.png")
+    assert image.shape[-1] == 4 and image[..., 3].min() == 0.0
+    assert np.abs(image[..., 3] - alpha).mean() < 0.1  # a 3-iteration shape: roughly the target
     result = invoke(["export", str(tmp_path / "run"), "--format", "gltf", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     report, code = khronos_report(tmp_path / "gltf" / "scene.glb")

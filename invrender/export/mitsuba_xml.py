@@ -197,15 +197,20 @@ _BUILTIN_INTEGRATORS = {
 }
 
 
+#: Integrators whose film alpha is 1 for every camera ray (not the coverage): written as ``path``.
+_NO_COVERAGE_ALPHA = {"direct_projective", "prb_projective"}
+
+
 def _integrator_spec(scene_el: ET.Element, spec: dict[str, Any]) -> None:
     """An ``<integrator>`` from a config dict, so ``scene.xml`` renders like the run."""
     from invrender.export.scene_data import integrator_depth
 
     kind = str(spec.get("type", "path"))
-    if kind in _BUILTIN_INTEGRATORS:
+    if kind in _BUILTIN_INTEGRATORS and kind not in _NO_COVERAGE_ALPHA:
         element = ET.SubElement(scene_el, "integrator", type=kind)
         items = {k: v for k, v in spec.items() if k != "type"}
-    else:  # our Python integrators render the same primal image as Mitsuba's path tracer
+    else:  # our Python integrators (and the projective ones) render the same primal image as
+        # Mitsuba's path tracer of their depth, whose alpha is the coverage
         element = ET.SubElement(scene_el, "integrator", type="path")
         items = {"max_depth": integrator_depth(spec)}
         if "hide_emitters" in spec:
