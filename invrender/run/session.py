@@ -95,7 +95,10 @@ def prepare_without_targets(
     views = [View(name, cam, np.zeros((0, 0, 3), np.float32)) for name, cam in cameras]
     dataset = Dataset(views, train=list(range(len(views))))
     pipeline, integrator = _assemble(loaded, dataset, validate=False)
-    sensors = [mi.load_dict(cam.sensor_dict(spp=cfg.optimize.spp)) for _, cam in cameras]
+    # Named after their views: the exported cameras (transforms.json, the .blend) keep the names
+    sensors = [
+        mi.load_dict({**cam.sensor_dict(spp=cfg.optimize.spp), "id": name}) for name, cam in cameras
+    ]
     return Session(loaded, active, dataset, pipeline, integrator, sensors, [], [])
 
 
@@ -177,7 +180,8 @@ def device_views(
     for v in dataset.views:
         image = downscale(v.image, factor)
         h, w = image.shape[:2]
-        sensors.append(mi.load_dict(v.camera.with_resolution(w, h).sensor_dict(spp=spp)))
+        sensor = {**v.camera.with_resolution(w, h).sensor_dict(spp=spp), "id": v.name}
+        sensors.append(mi.load_dict(sensor))
         targets.append(mi.TensorXf(image))
         mask = None if v.mask is None else downscale(v.mask, factor)
         weights.append(None if mask is None else mi.TensorXf(_rgb_weights(mask)))
