@@ -31,6 +31,10 @@ def check_config(path: Path, overrides: tuple[str, ...] = (), variant: str | Non
     else:
         dataset = load_dataset(cfg.targets, cfg.targets.transforms or name)
         targets_note = f"{len(dataset.views)} views"
+        if dataset.holdout:
+            targets_note += f" ({len(dataset.holdout)} held out)"
+        if dataset.transparent:
+            targets_note += ", transparent background (the camera does not see the sky)"
     scene = load_scene(cfg.scene, path.resolve().parent, name)
     params = mi.traverse(scene)
     from invrender.run.session import background_problems, export_problems, run_problems
