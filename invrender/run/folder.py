@@ -181,6 +181,8 @@ class RunFolder:
             raise DataError(f"{self.config}: cannot read: {str(exc).splitlines()[0]}") from None
         now = loaded.config
         old, new = before.model_dump(mode="json"), now.model_dump(mode="json")
+        if "hide_emitters" not in new.get("integrator", {}):  # the run adds it (transparent
+            old.get("integrator", {}).pop("hide_emitters", None)  # targets): not a change
         differ = [k for k in _PROBLEM_KEYS if old.get(k) != new.get(k)]
         if before.optimize.pipeline != now.optimize.pipeline:
             differ.append("optimize.pipeline")
