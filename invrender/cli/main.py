@@ -13,6 +13,7 @@ from invrender.cli.export import export
 from invrender.cli.hull import hull
 from invrender.cli.init import init_command
 from invrender.cli.optimize import optimize
+from invrender.cli.relight import relight
 from invrender.cli.report import report
 from invrender.cli.synth import synth
 
@@ -23,7 +24,18 @@ def main() -> None:
     """invrender: inverse rendering and scene reconstruction with Mitsuba 3."""
 
 
-for command in (optimize, check, synth, cameras, init_command, export, report, hull, batch):
+for command in (
+    optimize,
+    check,
+    synth,
+    cameras,
+    init_command,
+    export,
+    relight,
+    report,
+    hull,
+    batch,
+):
     main.add_command(command)
 
 if __name__ == "__main__":  # pragma: no cover
