@@ -15,7 +15,7 @@ from invrender.cli.common import VARIANT_CHOICE, user_errors
     "--envmap",
     required=True,
     type=click.Path(path_type=Path),
-    help="The new sky: a lat-long EXR in Mitsuba's layout (+Y up, -Z at the centre).",
+    help="The new sky: a lat-long EXR in Mitsuba's layout (+Y up, +Z at the centre).",
 )
 @click.option(
     "--views",
