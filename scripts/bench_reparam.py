@@ -52,7 +52,11 @@ def main() -> None:
         depth = spec.max_depth
         configs = {
             "prb_projective": {"type": "prb_projective", "max_depth": depth},
-            "reparam": {"type": "reparam", "max_depth": depth},
+            "reparam": {
+                "type": "reparam",
+                "max_depth": depth,
+                "reparam_moving_shadows": "estimate",
+            },
         }
         for label, config in configs.items():
             for spp in args.spps:

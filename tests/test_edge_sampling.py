@@ -354,3 +354,30 @@ def test_ball_shadow_forward_cosine(variant, refs):
     ref = refs["ball_shadow"]
     cos = float(np.sum(fwd * ref) / (np.linalg.norm(fwd) * np.linalg.norm(ref)))
     assert cos > 0.9, f"cosine {cos:.3f}"
+
+
+def test_moving_analytic_shape_is_refused(variant: str) -> None:
+    """Issue 25: a moving analytic shape has no mesh edges to sample, so its boundary term
+    used to be silently zero (an all-zero derivative image for a translating disk emitter).
+    Both modes now refuse in one line that names the fix; a static analytic light is fine."""
+    import mitsuba as mi
+
+    from invrender.integrators.refusals import IntegratorRefusal, check_integrator
+    from scripts.fixtures import fd, scenes
+
+    loaded = fd.load(scenes.build("analytic_sphere", res=16))
+    integrator = {"type": "edge_sampling", "max_depth": 2}
+    weights = fd.loss_weights((16, 16, 3))
+    for run in (
+        lambda: fd.forward_derivative(loaded, integrator, spp=4, propagate="from"),
+        lambda: fd.reverse_gradient(loaded, integrator, weights, spp=4),
+    ):
+        with pytest.raises(IntegratorRefusal) as info:
+            run()
+        message = str(info.value)
+        assert "\n" not in message and "'ball' is an analytic sphere that moves" in message
+        assert "mesh" in message and "direct_projective" in message
+        loaded.reset()
+    # The shadow scene's light is an analytic rectangle that does not move: accepted.
+    shadow = fd.load(scenes.build("shadow", res=16))
+    check_integrator(mi.load_dict(integrator), shadow.scene, [])

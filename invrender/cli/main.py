@@ -12,6 +12,7 @@ from invrender.cli.check import check
 from invrender.cli.export import export
 from invrender.cli.hull import hull
 from invrender.cli.init import init_command
+from invrender.cli.masks import masks
 from invrender.cli.optimize import optimize
 from invrender.cli.relight import relight
 from invrender.cli.report import report
@@ -29,6 +30,7 @@ for command in (
     check,
     synth,
     cameras,
+    masks,
     init_command,
     export,
     relight,

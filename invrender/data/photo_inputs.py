@@ -1,13 +1,16 @@
 """Check a folder of photos (and masks) before structure from motion: every problem is one line.
 
 SfM with one shared camera needs photos of one size; masks must pair with photos by name and
-size. Everything is checked before anything is written.
+size. Sizes are those of the upright photos: a phone stores a portrait photo as landscape pixels
+plus an EXIF orientation tag, and SfM, masks and the dataset all use the photo as it is shown
+(``PIL.ImageOps.exif_transpose``). Everything is checked before anything is written.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from invrender.errors import DataError
 
@@ -23,6 +26,7 @@ class PhotoSet:
     width: int
     height: int
     masks: dict[str, Path] | None  # photo name -> mask file
+    rotated: list[str] = field(default_factory=list)  # photos with an EXIF orientation tag != 1
 
 
 def _image_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
@@ -33,13 +37,43 @@ def _image_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     )
 
 
-def _size(path: Path) -> tuple[int, int]:
-    """(width, height) after decoding the whole file (a truncated file fails here, not later)."""
+# EXIF orientations 5-8 turn the stored pixels by 90 degrees: width and height swap.
+_SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
+EXIF_ORIENTATION = 0x0112
+
+
+def exif_orientation(im: Any) -> int:
+    """The EXIF orientation tag of an open PIL image (1, upright, when there is none)."""
+    try:
+        return int(im.getexif().get(EXIF_ORIENTATION, 1))
+    except Exception:  # a damaged EXIF block: treat the pixels as upright
+        return 1
+
+
+def _size_and_orientation(path: Path) -> tuple[tuple[int, int], int]:
+    """((width, height) of the upright image, EXIF orientation), after decoding the whole file
+    (a truncated file fails here, not later)."""
     from PIL import Image
 
     with Image.open(path) as im:
         im.load()
-        return im.size
+        w, h = im.size
+        orientation = exif_orientation(im)
+    return ((h, w) if orientation in _SWAPPING_ORIENTATIONS else (w, h)), orientation
+
+
+def _size(path: Path) -> tuple[int, int]:
+    return _size_and_orientation(path)[0]
+
+
+def open_upright(path: Path, mode: str | None = None) -> Any:
+    """The image at ``path`` as shown (EXIF orientation applied), loaded, in ``mode`` if given."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        im.load()
+        out = ImageOps.exif_transpose(im)
+    return out.convert(mode) if mode else out
 
 
 def check_photos(folder: Path, mask_folder: Path | None = None) -> PhotoSet:
@@ -51,10 +85,13 @@ def check_photos(folder: Path, mask_folder: Path | None = None) -> PhotoSet:
     if not files:
         raise DataError(f"{folder}: no photos found (PNG or JPEG files expected)")
     sizes: dict[str, tuple[int, int]] = {}
+    rotated = []
     unreadable = []
     for p in files:
         try:
-            sizes[p.name] = _size(p)
+            sizes[p.name], orientation = _size_and_orientation(p)
+            if orientation != 1:
+                rotated.append(p.name)
         except Exception as exc:  # PIL raises many types for broken files
             unreadable.append(f"{p.name} ({type(exc).__name__})")
     if unreadable:
@@ -80,7 +117,7 @@ def check_photos(folder: Path, mask_folder: Path | None = None) -> PhotoSet:
     width, height = distinct[0]
     names = sorted(sizes)
     masks = check_masks(Path(mask_folder), names, width, height) if mask_folder else None
-    return PhotoSet(folder, names, width, height, masks)
+    return PhotoSet(folder, names, width, height, masks, sorted(rotated))
 
 
 def check_masks(folder: Path, names: list[str], width: int, height: int) -> dict[str, Path]:
@@ -116,7 +153,7 @@ def check_masks(folder: Path, names: list[str], width: int, height: int) -> dict
         if size != (width, height):
             raise DataError(
                 f"{p}: mask is {size[0]}x{size[1]} but photo {name} is {width}x{height} "
-                "(masks must have their photo's size)"
+                "(masks must have their photo's size, as shown upright)"
             )
         out[name] = p
     return out

@@ -1,8 +1,12 @@
 """Cameras from photos: structure from motion with pycolmap, then a dataset invrender reads.
 
-SIFT features, exhaustive or sequential matching, incremental mapping with one shared camera,
-undistortion to pinhole images (only where the lens terms matter; else the photos are kept as
-they are), a world normalized for inverse rendering (see
+SIFT features from a working copy of each photo (upright by its EXIF tag; large photos
+downscaled to ``max_image_size`` on the long side: the optimization runs at
+a few hundred pixels, and SIFT at 12 MP costs minutes per photo while adding nothing the
+cameras need), exhaustive or sequential matching (sequential above ``AUTO_SEQUENTIAL_ABOVE``
+photos: exhaustive is quadratic), incremental mapping with one shared camera, the model scaled
+back to the photos' own size, undistortion to pinhole images (only where the lens terms
+matter; else the photos are kept as they are), a world normalized for inverse rendering (see
 :mod:`invrender.data.normalize`), and a report of how good the cameras are. Everything is built
 in a temporary folder next to the output and renamed into place at the end, so a failure leaves
 nothing half-written.
@@ -31,18 +35,36 @@ from invrender.data.colmap import (
     opencv_c2w,
 )
 from invrender.data.normalize import apply_similarity, normalizing_similarity
-from invrender.data.photo_inputs import PhotoSet, check_photos
+from invrender.data.photo_inputs import PhotoSet, check_photos, open_upright
 from invrender.errors import DataError
 
 CAMERA_MODELS = {"pinhole": "SIMPLE_PINHOLE", "radial": "SIMPLE_RADIAL", "opencv": "OPENCV"}
-MATCHERS = ("exhaustive", "sequential")
+MATCHERS = ("auto", "exhaustive", "sequential")
+# --matcher auto: exhaustive matching costs n^2 / 2 pairs (60 photos: 1770 pairs, minutes on two
+# cores); above this many photos, sequential matching of each photo with its next neighbours.
+# (COLMAP's vocabulary-tree matcher would suit unordered sets better, but it needs a vocabulary
+# file that cannot be downloaded at run time here.)
+AUTO_SEQUENTIAL_ABOVE = 60
+SEQUENTIAL_OVERLAP = 10
+# Photos smaller than this (long side, px) get too few SIFT features on a textured object to
+# register; see SfmOptions.min_image_size.
+SMALL_PHOTO = 800
 
 
 @dataclass
 class SfmOptions:
     camera_model: str = "radial"
-    matcher: str = "exhaustive"
+    matcher: str = "auto"  # auto: exhaustive up to AUTO_SEQUENTIAL_ABOVE photos, else sequential
     distance: float = 4.0  # mean camera distance to the look-at point after normalization
+    # Features come from a copy whose long side is at most this (px; 0: the photos' own size).
+    # The cameras are scaled back to the photos' size; SfM's accuracy in the photos' pixels is
+    # then a fraction of a pixel of the copy, far below what a few-hundred-pixel optimization sees.
+    max_image_size: int = 1600
+    # Photos whose long side is below SMALL_PHOTO get features from a copy upsampled to this
+    # long side (0: never upsample, the default: measured with scripts/bench_sfm.py --small, a
+    # textured object on black at 256 px registers 2 of 40 views either way; small photos that
+    # fail to register get a one-line error saying how large photos must be instead).
+    min_image_size: int = 0
     threads: int = -1
     seed: int = 0  # RANSAC and mapper seeds: the same photos give the same cameras
     progress: bool = True
@@ -59,10 +81,16 @@ class SfmOptions:
 class SfmReport:
     given: int
     registered: int
-    reprojection_error: float  # px, mean over all observations
+    reprojection_error: float  # px of the photos, mean over all observations
     points: int
     failed: dict[str, str] = field(default_factory=dict)  # photo -> reason
     camera: str = ""  # the recovered camera, in words
+    features: str = ""  # the size features were found at, in words
+    matcher: str = ""  # the matcher used, in words
+    feature_scale: float = 1.0  # feature-image pixels per photo pixel
+    seconds: dict[str, float] = field(default_factory=dict)  # stage -> wall time
+    extra_rows: list[tuple[str, str]] = field(default_factory=list)  # e.g. the masks' stage
+    masks: Any = None  # auto_masks.MasksReport with --masks auto
     lens_shift_px: float = 0.0  # the most the estimated distortion moves a border pixel
     resampled: bool = False  # photos undistorted (True) or used as they are (False)
     out_dir: Path | None = None
@@ -74,11 +102,18 @@ class SfmReport:
             ("3-D points", str(self.points)),
             ("camera", self.camera),
         ]
+        if self.features:
+            rows.append(("features", self.features))
+        if self.matcher:
+            rows.append(("matching", self.matcher))
+        rows += self.extra_rows
         width = max(len(k) for k, _ in rows)
         lines = [f"{k:<{width}}  {v}" for k, v in rows]
         if self.failed:
             lines.append(f"{'failed photos':<{width}}  {len(self.failed)}")
             lines += [f"  {name}: {why}" for name, why in self.failed.items()]
+        if self.masks is not None:
+            lines += ["", self.masks.table()]
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -91,6 +126,10 @@ class SfmReport:
             "camera": self.camera,
             "lens_shift_px": self.lens_shift_px,
             "resampled": self.resampled,
+            "features": self.features,
+            "feature_scale": self.feature_scale,
+            "matcher": self.matcher,
+            "seconds": self.seconds,
         }
 
 
@@ -114,9 +153,13 @@ def staging_folder(out_dir: Path) -> Iterator[Path]:
 
 
 def run_sfm(
-    photos_dir: Path, out_dir: Path, masks_dir: Path | None = None, opts: SfmOptions | None = None
+    photos_dir: Path,
+    out_dir: Path,
+    masks_dir: Path | str | None = None,
+    opts: SfmOptions | None = None,
 ) -> SfmReport:
-    """Recover the cameras of ``photos_dir`` and write a dataset to ``out_dir``."""
+    """Recover the cameras of ``photos_dir`` and write a dataset to ``out_dir``; ``masks_dir``
+    is a folder of the user's masks, or "auto" for automatic ones (invrender.data.auto_masks)."""
     opts = opts or SfmOptions()
     if opts.camera_model not in CAMERA_MODELS:
         raise DataError(
@@ -126,9 +169,20 @@ def run_sfm(
         raise DataError(f"--matcher {opts.matcher}: use one of {', '.join(MATCHERS)}")
     if not opts.distance > 0:
         raise DataError(f"--distance {opts.distance}: must be positive")
-    photos = check_photos(Path(photos_dir), Path(masks_dir) if masks_dir else None)
+    if opts.max_image_size < 0 or 0 < opts.max_image_size < 256:
+        raise DataError(
+            f"--max-image-size {opts.max_image_size}: use 0 (the photos' own size) or at least "
+            "256 px (SIFT finds too little below)"
+        )
+    auto = str(masks_dir) == "auto"
+    photos = check_photos(Path(photos_dir), Path(masks_dir) if masks_dir and not auto else None)
     with staging_folder(Path(out_dir)) as tmp:
         report = _reconstruct(photos, tmp, opts)
+        if auto:
+            from invrender.data.auto_masks import masks_for_dataset
+
+            report.masks = masks_for_dataset(tmp, progress=opts.progress)
+            report.extra_rows.append(("masks", report.masks.summary()))
     report.out_dir = Path(out_dir)
     return report
 
@@ -140,7 +194,92 @@ def _quiet_colmap(verbose: bool) -> None:
     pycolmap.logging.stderrthreshold = 0 if verbose else 2
 
 
+def feature_scale(width: int, height: int, opts: SfmOptions) -> float:
+    """Feature-image pixels per photo pixel: < 1 for photos larger than ``max_image_size``,
+    > 1 for photos smaller than SMALL_PHOTO (upsampled to ``min_image_size``), else 1."""
+    long_side = max(width, height)
+    if opts.max_image_size and long_side > opts.max_image_size:
+        return opts.max_image_size / long_side
+    if opts.min_image_size and long_side < SMALL_PHOTO:
+        return max(opts.min_image_size, long_side) / long_side
+    return 1.0
+
+
+def choose_matcher(n: int, matcher: str) -> tuple[str, str]:
+    """(matcher, in words) for ``n`` photos: ``auto`` is exhaustive up to AUTO_SEQUENTIAL_ABOVE
+    photos, sequential above (photos then must be named in the order they were taken)."""
+    if matcher == "exhaustive":
+        return matcher, f"exhaustive ({n * (n - 1) // 2} pairs)"
+    if matcher == "sequential":
+        return matcher, f"sequential (each photo with its next {SEQUENTIAL_OVERLAP}, by name)"
+    if n <= AUTO_SEQUENTIAL_ABOVE:
+        return "exhaustive", f"exhaustive ({n * (n - 1) // 2} pairs)"
+    return "sequential", (
+        f"sequential (each photo with its next {SEQUENTIAL_OVERLAP}, by name: more than "
+        f"{AUTO_SEQUENTIAL_ABOVE} photos, so they must be named in capture order; "
+        "--matcher exhaustive matches every pair)"
+    )
+
+
+def prepare_photos(photos: PhotoSet, work: Path, scale: float) -> tuple[Path, Path]:
+    """(folder SfM reads features from, folder of the upright full-size photos).
+
+    Both are ``photos.folder`` when no photo carries an EXIF rotation and ``scale`` is 1; else
+    working copies under ``work`` with the photos' names (JPEGs re-encoded at quality 95)."""
+    from PIL import Image
+
+    full = photos.folder
+    if photos.rotated:
+        full = work / "upright"
+        full.mkdir()
+        for name in photos.names:
+            if name in photos.rotated:
+                _save_like(open_upright(photos.folder / name), full / name)
+            else:
+                shutil.copy2(photos.folder / name, full / name)
+    if scale == 1.0:
+        return full, full
+    feats = work / "feature_images"
+    feats.mkdir()
+    size = (round(photos.width * scale), round(photos.height * scale))
+    for name in photos.names:
+        with Image.open(photos.folder / name) as raw:
+            if scale < 1 and not photos.rotated:
+                # JPEG: decode at 1/2, 1/4 or 1/8 size straight from the DCT (much faster).
+                raw.draft("RGB", size)
+            im = open_upright(photos.folder / name) if name in photos.rotated else raw.copy()
+        im = im.convert("RGB")
+        resample = Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BICUBIC
+        _save_like(im.resize(size, resample, reducing_gap=3.0 if scale < 1 else None), feats / name)
+    return feats, full
+
+
+def _save_like(im: Any, path: Path) -> None:
+    """Save in the format the file name says (JPEG at quality 95, no chroma subsampling)."""
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        im.convert("RGB").save(path, quality=95, subsampling=0)
+    else:
+        im.save(path)
+
+
+def rescale_model(rec: Any, width: int, height: int) -> tuple[float, float]:
+    """Scale a reconstruction found on feature images to photos of ``width`` x ``height`` (in
+    place): cameras (focal length, principal point, size) and 2-D observations; lens terms are
+    in normalized coordinates and stay. Returns the (x, y) factors applied."""
+    sx = sy = 1.0
+    for cam in rec.cameras.values():
+        sx, sy = width / cam.width, height / cam.height
+        cam.rescale(width, height)
+    factor = np.array([sx, sy])
+    for im in rec.images.values():
+        for p in im.points2D:
+            p.xy = np.asarray(p.xy) * factor
+    return sx, sy
+
+
 def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
+    import time
+
     import pycolmap
     from tqdm import tqdm
 
@@ -149,14 +288,34 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
     work.mkdir()
     db = work / "database.db"
     n = len(photos.names)
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[stage] = seconds.get(stage, 0.0) + now - clock
+        clock = now
 
     def bar(desc: str, total: int) -> tqdm:
         return tqdm(total=total, desc=desc, unit="step", disable=not opts.progress, leave=True)
 
+    scale = feature_scale(photos.width, photos.height, opts)
+    feature_dir, full_dir = prepare_photos(photos, work, scale)
+    fw, fh = round(photos.width * scale), round(photos.height * scale)
+    features = (
+        f"{fw}x{fh} (photos {photos.width}x{photos.height} "
+        + ("downscaled" if scale < 1 else "upsampled" if scale > 1 else "as they are")
+        + ")"
+        + (f"; {len(photos.rotated)} photo(s) turned upright by EXIF" if photos.rotated else "")
+    )
+    lap("prepare")
     reader = pycolmap.ImageReaderOptions()
     reader.camera_model = CAMERA_MODELS[opts.camera_model]
     extraction = pycolmap.FeatureExtractionOptions()
     extraction.num_threads = opts.threads
+    if scale != 1.0:  # our copy is already the size we want: COLMAP must not resize it again
+        extraction.max_image_size = max(fw, fh)
     device = pycolmap.Device.cpu
     with bar("features", n) as b:
         # One call per photo keeps a live bar; the single camera is created by the first call
@@ -166,7 +325,7 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
                 reader.existing_camera_id = 1
             pycolmap.extract_features(
                 db,
-                photos.folder,
+                feature_dir,
                 image_names=[name],
                 camera_mode=pycolmap.CameraMode.SINGLE,
                 reader_options=reader,
@@ -174,15 +333,23 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
                 device=device,
             )
             b.update()
+    lap("features")
     pycolmap.set_random_seed(opts.seed)
     verification = pycolmap.TwoViewGeometryOptions()
     verification.ransac.random_seed = opts.seed
-    with bar(f"matching ({opts.matcher})", 1) as b:
-        match = (
-            pycolmap.match_exhaustive if opts.matcher == "exhaustive" else pycolmap.match_sequential
-        )
-        match(db, verification_options=verification, device=device)
+    matcher, matcher_words = choose_matcher(n, opts.matcher)
+    with bar(f"matching ({matcher})", 1) as b:
+        if matcher == "exhaustive":
+            pycolmap.match_exhaustive(db, verification_options=verification, device=device)
+        else:
+            pairing = pycolmap.SequentialPairingOptions()
+            pairing.overlap = SEQUENTIAL_OVERLAP
+            pairing.loop_detection = False  # needs a vocabulary tree file
+            pycolmap.match_sequential(
+                db, pairing_options=pairing, verification_options=verification, device=device
+            )
         b.update()
+    lap("matching")
     mapping = pycolmap.IncrementalPipelineOptions()
     mapping.num_threads = opts.threads
     mapping.random_seed = opts.seed
@@ -196,11 +363,12 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
 
         models = pycolmap.incremental_mapping(
             db,
-            photos.folder,
+            feature_dir,
             work / "sparse",
             options=mapping,
             next_image_callback=step,
         )
+    lap("mapping")
     rec = max(models.values(), key=lambda r: r.num_reg_images()) if models else None
     registered = {im.name for im in rec.images.values() if im.has_pose} if rec else set()
     failed = _failure_reasons(db, photos.names, registered)
@@ -208,7 +376,7 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
         shown = ", ".join(list(failed)[:6]) + (" ..." if len(failed) > 6 else "")
         hint = (
             "try --matcher exhaustive"
-            if opts.matcher == "sequential"
+            if matcher == "sequential"
             else "try --matcher sequential for a video-like sequence"
         )
         if opts.camera_model == "opencv":  # 8 lens parameters: the hardest model to start
@@ -218,9 +386,19 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
         raise DataError(
             f"{photos.folder}: only {len(registered)} of {n} photos registered (not: {shown}); "
             f"{hint}, or take photos with more overlap and texture"
+            + (
+                f" (photos of {max(photos.width, photos.height)} px are small: take them at "
+                f"{SMALL_PHOTO} px or more on the long side)"
+                if max(photos.width, photos.height) < SMALL_PHOTO
+                else ""
+            )
         )
     assert rec is not None  # fewer than 3 registered photos stopped above
-    model_dir = _largest_model_dir(work / "sparse", rec)
+    # Everything from here on works in the photos' own pixels.
+    rescale_model(rec, photos.width, photos.height)
+    model_dir = work / "model"
+    model_dir.mkdir()
+    rec.write(str(model_dir))
     dist_cam = next(iter(rec.cameras.values()))
     shift = lens_shift_px(dist_cam)
     with bar("undistort", 1) as b:
@@ -236,15 +414,17 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
         else:
             undist, lens = _pinhole_if_it_fits(model_dir, shift, opts.min_lens_gain, opts.verbose)
         if undist is not None:
-            undist_images, resampled = photos.folder, False
+            undist_images, resampled = full_dir, False
         else:
-            undist = undistort_full_size(model_dir, photos.folder, work / "undistorted")
+            undist = undistort_full_size(model_dir, full_dir, work / "undistorted")
             undist_images, resampled = work / "undistorted" / "images", True
         b.update()
+    lap("undistort")
     with bar("write", 1) as b:
         _write_dataset(tmp, photos, rec, undist, undist_images, opts, resampled)
         b.update()
     shutil.rmtree(work)
+    lap("write")
     cam = next(iter(undist.cameras.values()))
     fx = float(cam.params[0])
     fov = math.degrees(2 * math.atan(cam.width / (2 * fx)))
@@ -259,6 +439,10 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
         + ("photos undistorted" if resampled else "photos used as they are (not resampled)"),
         lens_shift_px=shift,
         resampled=resampled,
+        features=features,
+        matcher=matcher_words,
+        feature_scale=scale,
+        seconds=seconds,
     )
 
 
@@ -373,16 +557,6 @@ def _as_pinhole(cam: Any) -> None:
         cam.model, cam.params = pycolmap.CameraModelId.PINHOLE, [fx, fy, cx, cy]
 
 
-def _largest_model_dir(sparse: Path, rec: Any) -> Path:
-    """The folder of the chosen model (written by the mapper as sparse/<k>)."""
-    for sub in sorted(p for p in sparse.iterdir() if p.is_dir()):
-        probe = type(rec)(str(sub))
-        if probe.num_reg_images() == rec.num_reg_images():
-            return sub
-    rec.write(str(sparse))
-    return sparse
-
-
 def _failure_reasons(db_path: Path, names: list[str], registered: set[str]) -> dict[str, str]:
     """Why each photo was left out: its SIFT features and verified matches, from the database."""
     import pycolmap
@@ -481,18 +655,14 @@ def _write_dataset(
 
 def _copy_mask(src: Path, dst: Path) -> None:
     """The mask as it is (one grey channel, PNG): its photo is not resampled either."""
-    from PIL import Image
-
-    with Image.open(src) as im:
-        im.convert("L").save(dst)
+    open_upright(src, "L").save(dst)
 
 
 def _undistort_mask(src: Path, dist_cam: Any, pinhole_cam: Any, dst: Path) -> None:
     """Resample a mask from the distorted photo into the undistorted pinhole image (bilinear)."""
     from PIL import Image
 
-    with Image.open(src) as im:
-        mask = np.asarray(im.convert("L"), dtype=np.float64) / 255.0
+    mask = np.asarray(open_upright(src, "L"), dtype=np.float64) / 255.0
     w, h = int(pinhole_cam.width), int(pinhole_cam.height)
     xs, ys = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
     pix = np.stack([xs.ravel(), ys.ravel()], axis=1)

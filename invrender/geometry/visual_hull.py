@@ -92,15 +92,7 @@ def visual_hull(
     seconds["distance_transform"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    lo, hi = _view_box(views)
-    field, origin, voxel = _carve(views, distances, lo, hi, COARSE_RESOLUTION)
-    inside = field > 0
-    if inside.sum() < 1:
-        raise DataError(_no_overlap_message(views, distances, lo, hi))
-    idx = np.argwhere(inside)
-    lo = origin + (idx.min(axis=0) - 2) * voxel
-    hi = origin + (idx.max(axis=0) + 2) * voxel
-    field, origin, voxel = _carve(views, distances, lo, hi, int(resolution))
+    field, origin, voxel = _coarse_to_fine(views, distances, resolution)
     seconds["carve"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -166,6 +158,58 @@ def remesh_keeping_topology(
         f"remesh to {triangles}-{triangles * 2 ** (attempts - 1)} triangles changes the topology "
         f"({expected.describe()} -> {got.describe()}); raise geometry.remesh.triangles"
     )
+
+
+def _coarse_to_fine(
+    views: list[HullView], distances: list[np.ndarray], resolution: int, ignore: int = 0
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Carve a coarse grid over the views' common box, then ``resolution`` voxels over the
+    object's padded bounds. DataError when no point lies inside every silhouette."""
+    lo, hi = _view_box(views)
+    field, origin, voxel = _carve(views, distances, lo, hi, COARSE_RESOLUTION, ignore)
+    inside = field > 0
+    if inside.sum() < 1:
+        raise DataError(_no_overlap_message(views, distances, lo, hi))
+    idx = np.argwhere(inside)
+    lo = origin + (idx.min(axis=0) - 2) * voxel
+    hi = origin + (idx.max(axis=0) + 2) * voxel
+    return _carve(views, distances, lo, hi, int(resolution), ignore)
+
+
+def robust_hull_surface(
+    views: Any, resolution: int = 96, ignore: int = 0, threshold: float = 0.5
+) -> Mesh:
+    """The raw marching-cubes surface (no remesh) of the hull that lets each voxel disregard its
+    ``ignore`` most disagreeing views: for checking automatic masks against each other, where
+    one bad mask must not carve the others' object away. DataError when nothing is left."""
+    views = _as_views(views)
+    distances = [_silhouette_distance(v, threshold, i) for i, v in enumerate(views)]
+    ignore = min(int(ignore), len(views) - 1)
+    field, origin, voxel = _coarse_to_fine(views, distances, resolution, ignore)
+    field, _ = _keep_largest_blob(field)
+    if int((field > 0).sum()) < MIN_VOXELS:
+        raise DataError("visual hull: empty (the masks share no volume)")
+    return _surface(field, origin, voxel)
+
+
+def project_silhouette(mesh: Mesh, camera: Any, height: int, width: int) -> np.ndarray:
+    """(height, width) bool image of the pixels whose centres a closed mesh covers, seen from a
+    Mitsuba camera (triangles in front of it, filled with OpenCV)."""
+    import cv2
+
+    vertices, faces = mesh
+    world_to_camera, focal, cx, cy = _projection(camera, height, width)
+    cam = np.asarray(vertices) @ world_to_camera[:3, :3].T + world_to_camera[:3, 3]
+    front = cam[:, 2] > 1e-9
+    depth = np.where(front, cam[:, 2], 1e-9)
+    col = cx - focal * cam[:, 0] / depth
+    row = cy - focal * cam[:, 1] / depth
+    keep = front[faces].all(axis=1)
+    shift = 4  # fixed point: 1/16 px
+    pts = np.stack([col - 0.5, row - 0.5], axis=-1)[faces[keep]] * (1 << shift)
+    out = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(out, list(np.round(pts).astype(np.int32)), 1, lineType=cv2.LINE_8, shift=shift)
+    return out.astype(bool)
 
 
 # -- internals ----------------------------------------------------------------------------------
@@ -237,9 +281,14 @@ def _carve(
     lo: np.ndarray,
     hi: np.ndarray,
     resolution: int,
+    ignore: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Smallest signed silhouette distance (scene units) over the views, on a cubic-voxel grid
-    spanning [lo, hi] with ``resolution`` voxels along its longest side."""
+    spanning [lo, hi] with ``resolution`` voxels along its longest side.
+
+    ``ignore`` > 0 takes the (ignore + 1)-th smallest instead: each voxel then disregards its
+    ``ignore`` most disagreeing views, so a few wrong masks (automatic ones) cannot carve away
+    what all the others agree on."""
     from scipy.ndimage import map_coordinates
 
     extent = np.asarray(hi, dtype=np.float64) - np.asarray(lo, dtype=np.float64)
@@ -248,6 +297,8 @@ def _carve(
     axes = [lo[a] + voxel * np.arange(shape[a]) for a in range(3)]
     points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
     field = np.full(len(points), np.inf, dtype=np.float32)
+    # The ignore + 1 smallest values seen so far per point, ascending (row `ignore` is the field).
+    lowest = np.full((ignore + 1, len(points)), np.inf, dtype=np.float32)
     # Once a point is farther than a few voxels outside some silhouette cone its exact value no
     # longer matters (marching cubes only interpolates across cells that straddle the surface,
     # and the field changes at most about one unit per unit of distance): later views skip it.
@@ -266,7 +317,12 @@ def _carve(
         beyond = np.maximum(np.maximum(-col, col - w), np.maximum(-row, row - h))
         value = np.where(beyond > 0, np.minimum(value, -beyond), value)
         world = np.where(depth > 1e-9, value * safe / focal, -np.inf).astype(np.float32)
-        field[active] = np.minimum(field[active], world)
+        if ignore == 0:
+            field[active] = np.minimum(field[active], world)
+        else:
+            stacked = np.concatenate([lowest[:, active], world[None]], axis=0)
+            lowest[:, active] = np.sort(stacked, axis=0)[: ignore + 1]
+            field[active] = lowest[ignore, active]
         active = active[field[active] > band]
     origin = np.asarray(lo, dtype=np.float64)
     return field.reshape(tuple(shape)), origin, voxel

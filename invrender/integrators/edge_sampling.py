@@ -17,8 +17,9 @@ Interior term: Mitsuba's own ``prb`` (reused by subclassing). Boundary terms, ou
   sample adds (g+ - g-) (omega . d n_e / d theta) / |n_e| * |omega x e_hat| / r * L_total,
   where g = bsdf * cos * emitted radiance just either side of the edge.
 
-Only triangle meshes produce boundary terms; other shapes (analytic spheres, ...) still get
-the interior (prb) gradients. Meshes whose vertices carry no gradient are skipped.
+Only triangle meshes produce boundary terms: a differentiated parameter that moves an
+analytic shape (sphere, disk, rectangle, cylinder) is refused (``refusal``), never answered
+with a zero boundary term. Meshes whose vertices carry no gradient are skipped.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ from invrender.integrators import shadow_edges
 from invrender.integrators import silhouette as sil
 from invrender.integrators.film_filter import FilmFootprint
 from invrender.integrators.plugin_props import prop_float, prop_int
+from invrender.integrators.refusals import (
+    CAMERA_REFUSAL,
+    camera_moves,
+    check_integrator,
+    moving_shapes,
+    shape_kind,
+    shape_label,
+)
 
 
 def _make_class(base: type) -> type:
@@ -60,11 +69,11 @@ def _make_class(base: type) -> type:
                                       which one is kept by resampling (64)
         =====================  =====  =====================================================
 
-        Boundary terms cover triangle meshes only (other shapes, e.g. analytic spheres, get
-        interior-term gradients only), a ``perspective`` sensor, and shadow boundaries of
-        direct light from area emitters and environment maps as seen from camera-visible
-        points (no shadow edges after the first bounce, none for point/spot/directional
-        lights).
+        Boundary terms cover triangle meshes only (moving analytic shapes are refused; static
+        ones are fine as receivers, blockers or lights), a ``perspective`` sensor, and shadow
+        boundaries of direct light from area emitters and environment maps as seen from
+        camera-visible points (no shadow edges after the first bounce, none for
+        point/spot/directional lights).
         """
 
         def __init__(self, props: mi.Properties) -> None:
@@ -82,9 +91,29 @@ def _make_class(base: type) -> type:
                 f"edge_samples={self.edge_samples}, shadow_edge_samples={self.shadow_edge_samples}]"
             )
 
+        def refusal(self, scene: mi.Scene, moving: list[mi.Shape]) -> str | None:
+            """A moving analytic shape: its boundary terms would be silently zero.
+
+            Edge sampling draws points on triangle-mesh edges; a sphere, disk, rectangle or
+            cylinder that moves has silhouettes and shadows but no edges to draw (issue 25:
+            an all-zero derivative image for a translating analytic disk emitter).
+            """
+            if camera_moves(scene):
+                return CAMERA_REFUSAL.format(name="edge_sampling")
+            for shape in moving:
+                if not shape.is_mesh():
+                    return (
+                        f"edge_sampling: '{shape_label(shape)}' is an analytic "
+                        f"{shape_kind(shape)} that moves, and edge sampling samples triangle-"
+                        "mesh edges only (its visibility gradient would be zero); make it a "
+                        "mesh (obj/ply) or use reparam or direct_projective"
+                    )
+            return None
+
         def render_forward(
             self, scene: mi.Scene, params: Any, sensor: Any = 0, seed: Any = 0, spp: int = 0
         ) -> mi.TensorXf:
+            check_integrator(self, scene, moving_shapes(scene))
             if isinstance(sensor, int):
                 sensor = scene.sensors()[sensor]
             image = super().render_forward(scene, params, sensor, seed, spp)
@@ -100,6 +129,7 @@ def _make_class(base: type) -> type:
             seed: Any = 0,
             spp: int = 0,
         ) -> None:
+            check_integrator(self, scene, moving_shapes(scene))
             if isinstance(sensor, int):
                 sensor = scene.sensors()[sensor]
             super().render_backward(scene, params, grad_in, sensor, seed, spp)

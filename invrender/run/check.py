@@ -9,7 +9,7 @@ from invrender.config.loader import load_config
 
 def check_config(path: Path, overrides: tuple[str, ...] = (), variant: str | None = None) -> str:
     """Validate one config fully; return a one-line description, raise InvrenderError if bad."""
-    from invrender.errors import ConfigError
+    from invrender.errors import ConfigError, InvrenderError
     from invrender.pipelines import RunContext, get_pipeline
     from invrender.pipelines.param_groups import resolve_groups
     from invrender.run.session import load_integrator
@@ -45,7 +45,14 @@ def check_config(path: Path, overrides: tuple[str, ...] = (), variant: str | Non
     problems = pipeline.validate()
     if problems:
         raise ConfigError(problems)
-    load_integrator(cfg.integrator, name)
+    integrator = load_integrator(cfg.integrator, name)
+    from invrender.integrators.refusals import check_integrator, shapes_moved_by
+
+    keys = [key for g in groups for key in g.keys]
+    try:
+        check_integrator(integrator, scene, shapes_moved_by(params, keys))
+    except InvrenderError as exc:
+        raise ConfigError([f"{name}: integrator: {exc}"]) from None
     n_keys = sum(len(g.keys) for g in groups)
     return (
         f"{cfg.optimize.pipeline} pipeline, {n_keys} parameter(s), {targets_note}, "

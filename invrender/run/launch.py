@@ -41,12 +41,13 @@ def run_optimization(
     session = prepare(loaded, variant, progress=progress is not False)
     run_dir = resume or output or default_run_dir(loaded)
     folder = RunFolder(run_dir).create(resume=resume is not None)
-    record_overrides(run_dir, config, overrides, resume is not None)  # for report.html
     if progress is not False:
         print(f"invrender: writing {run_dir} (previews/ and loss.png update during the run)")
     runner = (runner_cls or Runner)(session, run_dir, progress=progress)
     try:
         runner.start(resume=resume is not None)
+        # After start: a resume refused there (no readable checkpoint) leaves the folder as it was.
+        record_overrides(run_dir, config, overrides, resume is not None)  # for report.html
         return runner.run(), run_dir
     except OSError as exc:  # a full or failing disk: stop with one line, checkpoints intact
         raise RunStopped(folder.write_failure(exc, runner.iteration)) from None
