@@ -80,6 +80,30 @@ def test_scores_over_mask_and_full_image():
     assert darker["psnr_mask"] < 15 and darker["psnr_mask_scaled"] > 60
 
 
+def test_the_new_sky_replaces_the_environment_and_by_default_every_light(variant, tmp_path):
+    import mitsuba as mi
+
+    from invrender.export.mitsuba_access import plugin_name
+    from invrender.run.relight import Sky, relit_scene
+
+    scene = mi.load_dict(
+        {
+            "type": "scene",
+            "old_sky": {"type": "constant", "radiance": {"type": "rgb", "value": 0.5}},
+            "sun": {"type": "directional", "direction": [0, -1, 0]},
+            "panel": {"type": "rectangle", "emitter": {"type": "area"}},
+            "ball": {"type": "sphere"},
+        }
+    )
+    sky = Sky(tmp_path / "s.exr", np.ones((8, 16, 3), np.float32), np.eye(4), 1.0)
+    alone = relit_scene(scene, sky)
+    assert sorted(plugin_name(e) for e in alone.emitters()) == ["envmap"]
+    assert len(alone.shapes()) == 1  # the emitting panel went with its light
+    kept = relit_scene(scene, sky, keep_lights=True)
+    assert sorted(plugin_name(e) for e in kept.emitters()) == ["area", "directional", "envmap"]
+    assert len(kept.shapes()) == 2
+
+
 # -- a finished run ---------------------------------------------------------------------------
 
 
