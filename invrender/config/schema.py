@@ -156,6 +156,19 @@ class ParamGroup(Strict):
         return v
 
 
+class Exposure(Strict):
+    """Per-photo exposure and white balance: phones change both from photo to photo, and one
+    albedo cannot match photos that disagree by 20 % in brightness."""
+
+    per_view: bool = Field(
+        False, description="optimize an RGB gain (in EV) per training view, one view fixed at 0"
+    )
+    lr: float = Field(0.01, gt=0, description="learning rate of the gains, in EV per step")
+    reference: int | None = Field(
+        None, description="view whose gain stays 0 EV (default: the first training view)"
+    )
+
+
 class Optimize(Strict):
     pipeline: str = "material"
     iterations: int = Field(200, ge=0)
@@ -172,6 +185,7 @@ class Optimize(Strict):
     max_bad_steps: int = Field(
         10, ge=1, description="stop after this many non-finite (skipped) steps in a row"
     )
+    exposure: Exposure = Field(default_factory=Exposure)
 
 
 def _default_exports() -> list[ExportFormat | Literal["all"]]:

@@ -23,6 +23,7 @@ from invrender.report.eval_views import write_eval_views
 from invrender.run import checkpoint as ckpt_io
 from invrender.run.evaluation import parameter_errors
 from invrender.run.export import export_outputs
+from invrender.run.exposure import ViewGains
 from invrender.run.folder import RunFolder
 from invrender.run.metrics_log import MetricsLog, plot_loss, write_summary
 from invrender.run.previews import write_preview
@@ -98,17 +99,26 @@ class Runner:
         self.bad_steps = 0  # non-finite steps in a row (skipped; optimize.max_bad_steps stops)
         self._scaled: dict[int, tuple[list[Any], list[Any], list[Any]]] = {}
         self._threads: int | None = None
+        spec = session.config.optimize.exposure
+        self.gains = (
+            ViewGains(spec, session.dataset, str(session.loaded.path)) if spec.per_view else None
+        )
 
     # -- set-up ----------------------------------------------------------------------------
     def start(self, resume: bool) -> None:
         self._threads = loop_threads()
 
         self.opt = self.s.pipeline.make_optimizer()
-        initial = self.s.pipeline.variables()
+        gains = self.gains.variables() if self.gains else {}
+        initial = {**self.s.pipeline.variables(), **gains}
         if resume and self.folder.latest_checkpoint() is not None:
             state = self.folder.restore(self.s.pipeline)
-            initial = self.s.pipeline.variables() if state.pipeline else initial
+            if state.pipeline:
+                initial = {**self.s.pipeline.variables(), **gains}
             ckpt_io.restore(self.opt, state, initial)
+            for key, value in gains.items():  # gains turned on at resume: they start at 0 EV
+                if key not in state.variables:
+                    self.opt[key] = value
             self.iteration = state.iteration
             self.elapsed = float(state.meta.get("elapsed", 0.0))
             self.metrics = MetricsLog.resume(self.folder.metrics, self.iteration)
@@ -136,7 +146,10 @@ class Runner:
         import mitsuba as mi
 
         s, cfg = self.s, self.s.config.optimize
-        self.opt.set_learning_rate(s.pipeline.learning_rates(it))
+        rates = s.pipeline.learning_rates(it)
+        self.opt.set_learning_rate(
+            {**rates, **self.gains.learning_rates()} if self.gains else rates
+        )
         picked = pick_views(cfg.seed, it, s.dataset.train, cfg.views_per_iter)
         views = StepViews(picked, [render_seed(cfg.seed, it, slot) for slot in range(len(picked))])
         sensors, targets, weights = self.views_at(s.pipeline.resolution_factor(it))
@@ -151,6 +164,8 @@ class Runner:
                 seed=seed,  # type: ignore[arg-type]  # mitsuba stubs: seed takes an int
                 seed_grad=seed + 1,
             )
+            if self.gains is not None:
+                image = self.gains.apply(image, v, self.opt)
             loss += self.loss_fn(image, targets[v], weights[v])
         loss = loss / len(views.indices)
         reg = s.pipeline.regularizer(self.opt, it, views)
@@ -316,6 +331,8 @@ class Runner:
             "pipeline": self.s.config.optimize.pipeline,
         }
         summary.update(self.s.pipeline.summary())
+        if self.gains is not None:
+            summary["exposure"] = self.gains.summary(self.opt)
         write_summary(self.folder.summary, summary)  # kept even if the export fails
         try:
             summary["exported"] = export_outputs(self.s, self.folder.export)

@@ -18,6 +18,7 @@ from invrender.data.synth import SynthOptions, synthesize
 from invrender.errors import ConfigError, DataError
 from invrender.pipelines import Pipeline, RunContext, get_pipeline
 from invrender.pipelines.param_groups import resolve_groups
+from invrender.run.exposure import ViewGains
 from invrender.scene.loading import load_scene
 from invrender.variant import select_variant
 
@@ -78,6 +79,8 @@ def prepare(loaded: LoadedConfig, variant: str | None = None, progress: bool = T
     active = select_variant(variant or cfg.variant)
     ensure_targets(loaded, progress)
     dataset = load_dataset(cfg.targets, cfg.targets.transforms or str(loaded.path))
+    if cfg.optimize.exposure.per_view:
+        ViewGains(cfg.optimize.exposure, dataset, str(loaded.path))  # its reference is checked
     pipeline, integrator = _assemble(loaded, dataset, validate=True)
     sensors, targets, weights = device_views(dataset, cfg.optimize.spp)
     return Session(loaded, active, dataset, pipeline, integrator, sensors, targets, weights)
