@@ -39,6 +39,7 @@ class RunFolder:
     PREVIEWS = "previews"
     CHECKPOINTS = "checkpoints"
     EXPORT = "export"
+    BLEND = "blender/scene.blend"  # under EXPORT: what the blender format writes
     EVAL = "eval"  # the final evaluation's renders of the held-out views, for the report
     OVERRIDES = "overrides.json"  # what --set changed, for the report
     REPORT = "report.html"
@@ -82,6 +83,11 @@ class RunFolder:
     @property
     def export(self) -> Path:
         return self.path / self.EXPORT
+
+    @property
+    def exported_blend(self) -> Path:
+        """The Blender export's scene (``invrender export --format blender``)."""
+        return self.export / self.BLEND
 
     @property
     def eval_dir(self) -> Path:
