@@ -50,3 +50,40 @@ def psnr(image: Any, target: Any) -> float:
     b = np.clip(np.asarray(target, dtype=np.float64), 0, 1)
     mse = float(np.mean((a - b) ** 2))
     return float("inf") if mse == 0 else float(-10.0 * np.log10(mse))
+
+
+def psnr_masked(image: Any, target: Any, mask: Any) -> float | None:
+    """PSNR in dB over the object: squared errors weighted by ``mask`` (HxW in [0, 1]), i.e.
+    restricted to the target-mask pixels; None when the mask is empty."""
+    import numpy as np
+
+    a = np.clip(np.asarray(image, dtype=np.float64), 0, 1)
+    b = np.clip(np.asarray(target, dtype=np.float64), 0, 1)
+    w = np.clip(np.asarray(mask, dtype=np.float64), 0, 1)
+    total = float(w.sum())
+    if total <= 0:
+        return None
+    mse = float((w[..., None] * (a - b) ** 2).sum() / (total * a.shape[-1]))
+    return float("inf") if mse == 0 else float(-10.0 * np.log10(mse))
+
+
+def ssim(image: Any, target: Any, mask: Any | None = None) -> float | None:
+    """SSIM (scikit-image, 7x7 window, linear RGB clipped to [0, 1]); with ``mask``, the SSIM
+    map averaged over the mask's pixels (weighted). None for images under 3 px or empty masks."""
+    import numpy as np
+    from skimage.metrics import structural_similarity
+
+    a = np.clip(np.asarray(image, dtype=np.float64), 0, 1)
+    b = np.clip(np.asarray(target, dtype=np.float64), 0, 1)
+    side = min(a.shape[0], a.shape[1])
+    win = min(7, side if side % 2 else side - 1)
+    if win < 3:
+        return None
+    kwargs = {"data_range": 1.0, "channel_axis": 2, "win_size": win}
+    if mask is None:
+        return float(structural_similarity(a, b, **kwargs))
+    _, smap = structural_similarity(a, b, full=True, **kwargs)
+    w = np.clip(np.asarray(mask, dtype=np.float64), 0, 1)
+    if float(w.sum()) <= 0:
+        return None
+    return float((smap.mean(axis=2) * w).sum() / w.sum())

@@ -115,8 +115,14 @@ def make_file(path: Path, spec: Any, synth_dir: Path, run_dir: Path) -> None:
         meta = json.loads((synth_dir / "transforms.json").read_text())
         for dotted, value in spec["transforms"].items():
             set_dotted(meta, dotted, value)
+        if "keep" in spec:
+            meta["frames"] = meta["frames"][: spec["keep"]]
         path.write_text(json.dumps(meta))  # NaN/Infinity literals, as Python writes them
         (path.parent / "images").symlink_to(synth_dir / "images")
+    elif spec.get("copy_run") == "no_checkpoints":  # a run folder stopped before its first
+        shutil.copytree(run_dir, path)
+        for ckpt in (path / "checkpoints").glob("ckpt_*.npz"):
+            ckpt.unlink()
     elif spec.get("copy_run") == "corrupt":
         shutil.copytree(run_dir, path)
         for ckpt in (path / "checkpoints").glob("ckpt_*.npz"):

@@ -168,5 +168,5 @@ def test_nerf_split_folder_trains_on_train_and_reports_psnr_on_test(tmp_path, va
     ds = load_dataset(load_config(cfg).config.targets, str(nerf))
     assert ds.train == [0, 1] and ds.holdout == [2, 3]
     summary, _ = run_optimization(cfg, (), None, None, "llvm_ad_rgb", progress=False)
-    assert summary["psnr_views"] == "held-out"
+    assert summary["psnr_views"].startswith("held-out")
     assert summary["psnr"] > 10

@@ -36,5 +36,5 @@ def test_joint_example_reaches_30_db(variant, tmp_path):
         variant=variant,
         progress=False,
     )
-    assert summary["psnr_views"] == "held-out" and summary["psnr"] >= 30.0, summary["psnr"]
+    assert summary["psnr_views"].startswith("held-out") and summary["psnr"] >= 30.0, summary["psnr"]
     assert summary["geometry"]["watertight"]

@@ -25,5 +25,9 @@ def test_genus_example_from_the_visual_hull(variant, tmp_path):
     assert geometry["genus"] == geometry["genus_at_start"] == 1, geometry  # the ring's hole
     assert geometry["components"] == 1
     assert geometry["watertight"] and geometry["self_intersections"] == 0, geometry
-    assert summary["psnr_views"] == "held-out" and summary["psnr"] >= 35.0, summary["psnr"]
+    # The config has masks: the headline is over the object (measured 29.6 dB); the whole image,
+    # mostly the known sky, is the old criterion (measured 37.1 dB).
+    assert summary["psnr_views"] == "held-out, object mask", summary["psnr_views"]
+    assert summary["psnr"] == summary["psnr_masked"] >= 28.0, summary["psnr_masked"]
+    assert summary["psnr_full"] >= 35.0, summary["psnr_full"]
     assert summary["wall_time_s"] <= 600, summary["wall_time_s"]  # 2-core CPU budget

@@ -128,7 +128,7 @@ ENTRY_POINTS = {
     "invrender.integrators.edge_sampling",
     "invrender.integrators.reparam",
     *(f"invrender.pipelines.{n}" for n in ("material", "lighting", "geometry", "joint")),
-    *(f"invrender.export.blender_{n}" for n in ("build", "inspect", "render")),
+    *(f"invrender.export.blender_{n}" for n in ("build", "inspect", "render", "relight")),
 }
 
 

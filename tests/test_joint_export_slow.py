@@ -23,7 +23,9 @@ def exported_holdout_psnr(run_dir: Path, session) -> dict[str, float]:
     out = {}
     for v in session.dataset.eval_views:
         view = session.dataset.views[v]
-        image = np.array(mi.render(scene, sensor=session.sensors[v], spp=spp, seed=12345 + v))
+        image = np.array(mi.render(scene, sensor=session.sensors[v], spp=spp, seed=12345 + v))[
+            ..., :3
+        ]  # scene.xml films are RGBA
         out[view.name] = psnr(image[..., :3], view.image)
     return out
 
@@ -59,7 +61,7 @@ def test_joint_example_leaves_as_a_textured_asset(variant, tmp_path):
         variant=variant,
         progress=False,
     )
-    assert summary["psnr_views"] == "held-out" and summary["texture"]["seam_vertices"] > 0
+    assert summary["psnr_views"].startswith("held-out") and summary["texture"]["seam_vertices"] > 0
     session = load_run(run_dir, variant)
     exported = float(np.mean(list(exported_holdout_psnr(run_dir, session).values())))
     print(f"run held-out PSNR {summary['psnr']:.2f} dB, exported scene.xml {exported:.2f} dB")

@@ -53,17 +53,17 @@ def test_run_saves_its_evaluation_renders_overrides_and_report(run_dir):
     summary = json.loads((run_dir / "summary.json").read_text())
     views = json.loads((run_dir / "eval" / "views.json").read_text())
     (view,) = views["views"]
-    assert view["name"] == "r_003" and view["index"] == 3
-    assert view["psnr"] == pytest.approx(summary["psnr_per_view"]["r_003"])
+    assert view["name"] == "images/r_003" and view["index"] == 3
+    assert view["psnr"] == pytest.approx(summary["psnr_per_view"]["images/r_003"])
     for key in ("target", "render", "error"):
         assert (run_dir / "eval" / view[key]).is_file(), key
-    assert view["render"] == "0003_r_003_render.png"
+    assert view["render"] == "0003_images_r_003_render.png"
     assert [c["heldout"] for c in views["cameras"]] == [False, False, False, True]
     recorded = json.loads((run_dir / "overrides.json").read_text())["invocations"]
     assert recorded[0]["set"] == list(SETS) and recorded[0]["resume"] is False
 
     page = (run_dir / "report.html").read_text()
-    assert "r_003 (view 3), PSNR" in page and f"{summary['psnr']:.2f} dB" in page
+    assert "images/r_003 (view 3), PSNR" in page and f"{summary['psnr']:.2f} dB" in page
     assert "--set optimize.iterations=6" in page
     assert 'http-equiv="refresh"' not in page, "the final page does not reload itself"
     assert not re.search(r"""(src|href)="(https?:)?//""", page), "no remote references"
@@ -102,7 +102,7 @@ def test_report_opens_offline_in_chromium_and_draws_the_asset(run_dir, tmp_path)
         assert not load.exceptions, load.exceptions
         assert outside(load.requests, moved, PACKAGE_ASSETS) == []
         assert any(u.endswith("report_assets/scene.glb.js") for u in load.requests)
-        assert any(u.endswith("eval/0003_r_003_render.png") for u in load.requests)
+        assert any(u.endswith("eval/0003_images_r_003_render.png") for u in load.requests)
         broken = browser.evaluate(
             "Array.from(document.images).filter(i => !i.complete || !i.naturalWidth).length"
         )
@@ -115,7 +115,7 @@ def test_report_opens_offline_in_chromium_and_draws_the_asset(run_dir, tmp_path)
         assert drawn_fraction(pixels) > 0.05, "the viewer's canvas is blank"
         assert pixels.std() > 8
         # It opens at the held-out camera: the outline matches the held-out target's.
-        iou = silhouette_iou(pixels, moved / "eval" / "0003_r_003_target.png")
+        iou = silhouette_iou(pixels, moved / "eval" / "0003_images_r_003_target.png")
         assert iou > 0.8, iou
         # "all cameras": zoom out and draw the frustums; the held-out one is orange.
         browser.evaluate("document.getElementById('view-all').click()")

@@ -60,7 +60,7 @@ def test_batch_report_links_each_run_report_and_shows_final_views(batch_dir):
         run = batch_dir / "runs" / name
         assert (run / "report.html").is_file()
         assert f'href="runs/{name}/report.html"' in page
-        assert f'src="runs/{name}/eval/0003_r_003_render.png"' in page
+        assert f'src="runs/{name}/eval/0003_images_r_003_render.png"' in page
     assert "Final held-out views" in page
     assert page.count('src="runs/') >= 2 * 2 + 1  # render + error per run, the target once
     log = (batch_dir / "logs" / f"{names[0]}.log").read_text()

@@ -101,7 +101,7 @@ def test_recovered_cameras_optimize_as_well_as_the_true_ones(tmp_path, variant):
     ):
         cfg = material_config(tmp_path, transforms, name)
         summary, _ = run_optimization(cfg, (), None, None, "llvm_ad_rgb", progress=False)
-        assert summary["psnr_views"] == "held-out"
+        assert summary["psnr_views"].startswith("held-out")
         psnr[name] = summary["psnr"]
     print(
         f"held-out PSNR: true cameras {psnr['true']:.2f} dB, recovered {psnr['recovered']:.2f} dB"

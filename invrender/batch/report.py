@@ -18,7 +18,17 @@ from invrender.report.batch import heldout_grid, refresh_run_reports, report_cel
 from invrender.run.folder import RunFolder
 
 FIXED = ["run", "config", "state"]
-METRICS = ["iterations", "final_loss", "psnr", "wall_time_s"]
+METRICS = [
+    "iterations",
+    "final_loss",
+    "psnr",
+    "psnr_views",
+    "psnr_masked",
+    "psnr_full",
+    "ssim_masked",
+    "ssim_full",
+    "wall_time_s",
+]
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from invrender.cli.hull import hull
 from invrender.cli.init import init_command
 from invrender.cli.masks import masks
 from invrender.cli.optimize import optimize
+from invrender.cli.relight import relight
 from invrender.cli.report import report
 from invrender.cli.synth import synth
 
@@ -32,6 +33,7 @@ for command in (
     masks,
     init_command,
     export,
+    relight,
     report,
     hull,
     batch,

@@ -258,10 +258,31 @@ def _resolve_paths(
     targets: dict[str, Any] = raw_targets if isinstance(raw_targets, dict) else {}
     # transforms.json may be missing when targets.synth will render it.
     resolve(("targets", "transforms"), "synth" not in targets, "transforms.json")
+    split = _split_with_held_out_views(targets.get("transforms"))
+    if split is not None and targets.get("holdout"):
+        problems.append(
+            f"{where(('targets', 'holdout'))}: targets.holdout: {split} is a NeRF split folder, "
+            "its test views are the held-out views; remove targets.holdout"
+        )
     scene = data.get("scene")
     if isinstance(scene, dict) and isinstance(scene.get("dict"), dict):
         scene["dict"] = absolute_filenames(scene["dict"], base)
     return problems
+
+
+def _split_with_held_out_views(transforms: Any) -> Path | None:
+    """The NeRF split folder ``targets.transforms`` names (the folder or its
+    transforms_train.json) when it has test or val views (see invrender/data/nerf_splits.py)."""
+    if not isinstance(transforms, str):
+        return None
+    path = Path(transforms)
+    folder = path if path.is_dir() else path.parent
+    if path.is_file() and path.name != "transforms_train.json":
+        return None
+    if not (folder / "transforms_train.json").is_file():
+        return None
+    held = any((folder / f"transforms_{s}.json").is_file() for s in ("test", "val"))
+    return folder if held else None
 
 
 def _expand_list_indices(data: dict[str, Any], paths):

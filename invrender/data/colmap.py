@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from invrender.data.cameras import Camera
-from invrender.data.transforms import Frame
+from invrender.data.transforms import Frame, frame_name
 from invrender.errors import DataError
 
 OPENCV_TO_MITSUBA = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -109,7 +109,7 @@ def read_colmap_model(model_dir: str | Path, images_dir: str | Path | None = Non
         cam = rec.cameras[image.camera_id]
         where = f"{model_dir}: image {image.name}"
         camera = camera_from_colmap(cam, cam_from_world_matrix(image), where)
-        frames.append(Frame(camera, img_dir / image.name, None))
+        frames.append(Frame(camera, img_dir / image.name, None, frame_name(str(image.name))))
     if not frames:
         raise DataError(f"{model_dir}: the COLMAP model has no registered images")
     return frames

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,18 +10,27 @@ import numpy as np
 
 from invrender.config.schema import Targets
 from invrender.data.cameras import Camera, look_at
-from invrender.data.images import downscale, read_image, read_mask
-from invrender.data.transforms import Frame, read_transforms
+from invrender.data.images import LDR_SUFFIXES, downscale, read_image, read_mask
+from invrender.data.nerf_splits import read_targets_file
+from invrender.data.transforms import Frame
 from invrender.data.validate import view_problems
 from invrender.errors import DataError
 
 
 @dataclass
 class View:
-    name: str
+    name: str  # the frame's path as given, relative to the dataset (``test/r_003``)
     camera: Camera
     image: np.ndarray  # HxWx3 linear float32
     mask: np.ndarray | None = None  # HxW float32 weights in [0, 1]
+    # HxW alpha of a target with a transparent background (image composited over black), else
+    # None; the metrics' object mask when there is no loss mask
+    coverage: np.ndarray | None = None
+
+    @property
+    def metric_mask(self) -> np.ndarray | None:
+        """The pixels that are the object: the loss mask, else a transparent target's alpha."""
+        return self.mask if self.mask is not None else self.coverage
 
 
 @dataclass
@@ -28,6 +38,10 @@ class Dataset:
     views: list[View]
     train: list[int]
     holdout: list[int] = field(default_factory=list)
+    # The targets' background is transparent (alpha, black colour): renders must not show the
+    # sky to the camera (the run sets integrator.hide_emitters), or they would be scored against
+    # black
+    transparent: bool = False
 
     @property
     def has_images(self) -> bool:
@@ -45,12 +59,8 @@ def frames_from_config(targets: Targets) -> list[Frame]:
         from invrender.data.colmap import read_colmap_model
 
         return read_colmap_model(targets.colmap, targets.images)
-    if targets.transforms is not None and Path(targets.transforms).is_dir():
-        from invrender.data.nerf_splits import read_split_folder
-
-        return read_split_folder(Path(targets.transforms))[0]
     if targets.transforms is not None:
-        return read_transforms(Path(targets.transforms))
+        return read_targets_file(Path(targets.transforms))[0]
     frames = []
     for cam in targets.cameras or []:
         if cam.look_at is not None:
@@ -64,7 +74,32 @@ def frames_from_config(targets: Targets) -> list[Frame]:
                 Path(cam.mask) if cam.mask else None,
             )
         )
+    return _name_by_common_folder(frames)
+
+
+def _name_by_common_folder(frames: list[Frame]) -> list[Frame]:
+    """Config cameras: each view is named by its image's path below the images' common folder
+    (``left/img_01``), so two ``img_01`` in different folders stay two views."""
+    from invrender.data.transforms import frame_name
+
+    if not frames:
+        return frames
+    paths = [str(fr.image.resolve()) for fr in frames]
+    common = Path(os.path.commonpath(paths)) if len(paths) > 1 else Path(paths[0]).parent
+    if len(paths) > 1 and common == Path(paths[0]):
+        common = common.parent
+    for fr, p in zip(frames, paths, strict=True):
+        fr.name = frame_name(os.path.relpath(p, common))
     return frames
+
+
+def unique_names(frames: list[Frame]) -> list[str]:
+    """Each frame's name (its path as given); the rare duplicates get ``#index``."""
+    names = [fr.name or fr.image.stem for fr in frames]
+    seen: dict[str, int] = {}
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+    return [n if seen[n] == 1 else f"{n}#{i}" for i, n in enumerate(names)]
 
 
 def load_dataset(targets: Targets, source: str) -> Dataset:
@@ -72,15 +107,20 @@ def load_dataset(targets: Targets, source: str) -> Dataset:
 
     ``source`` names where the cameras came from (for messages): transforms.json or the config.
     """
-    split_holdout: list[int] = []  # a NeRF split folder's test views
-    if targets.transforms is not None and Path(targets.transforms).is_dir():
-        from invrender.data.nerf_splits import read_split_folder
-
-        frames, split_holdout = read_split_folder(Path(targets.transforms))
+    split_holdout: list[int] = []  # a NeRF split folder's test (else val) views
+    if targets.transforms is not None:
+        frames, split_holdout = read_targets_file(Path(targets.transforms))
+        if split_holdout and targets.holdout:  # the config loader says so with file:line first
+            raise DataError(
+                f"{source}: targets.holdout: not allowed on a NeRF split folder (its test views "
+                "are the held-out views); remove targets.holdout"
+            )
     else:
         frames = frames_from_config(targets)
+    names = unique_names(frames)
     problems: list[str] = []
     views: list[View] = []
+    kinds: list[str] = []  # each view's background_kind
     aligned: list[View | None] = []  # per frame, for the NaN/Inf checks
     for i, fr in enumerate(frames):
         key = f"{source}: frames[{i}]" if targets.transforms else f"{source}: targets.cameras.{i}"
@@ -91,7 +131,13 @@ def load_dataset(targets: Targets, source: str) -> Dataset:
             aligned.append(None)
             continue
         mask = _load_mask(targets.masks, fr, alpha, key, problems)
+        kind = background_kind(fr.image, rgb, alpha)
+        kinds.append(kind)
+        if kind == TRANSPARENT and fr.image.suffix.lower() in LDR_SUFFIXES:
+            assert alpha is not None
+            rgb = rgb * alpha[..., None]  # PNG alpha is straight: composite over black
         rgb = downscale(rgb, targets.downscale)
+        coverage = None if alpha is None else downscale(alpha, targets.downscale)
         if mask is not None:
             mask = downscale(mask, targets.downscale)
             if mask.shape != rgb.shape[:2]:
@@ -107,9 +153,21 @@ def load_dataset(targets: Targets, source: str) -> Dataset:
                 f"{key}: image {fr.image} is {w}x{h} but the camera says "
                 f"{want[0]}x{want[1]} (fix w/h or the image)"
             )
-        views.append(View(fr.image.stem, cam.with_resolution(w, h), rgb, mask))
+        views.append(View(names[i], cam.with_resolution(w, h), rgb, mask, coverage))
         aligned.append(views[-1])
     problems += view_problems(targets, source, frames, aligned)
+    transparent = TRANSPARENT in kinds
+    if transparent and (NO_ALPHA in kinds or SKY in kinds):
+        first = kinds.index(TRANSPARENT)
+        other = next(i for i, k in enumerate(kinds) if k in (NO_ALPHA, SKY))
+        what = "has no alpha channel" if kinds[other] == NO_ALPHA else "shows a background"
+        problems.append(
+            f"{source}: frames[{other}]: image {frames[other].image} {what}, but "
+            f"frames[{first}]'s background is transparent; give every view the same kind"
+        )
+    for view in views:
+        if not transparent:
+            view.coverage = None  # an alpha channel over a visible background is a mask only
     sizes = {v.image.shape[:2] for v in views}
     if len(sizes) > 1:
         problems.append(f"{source}: images differ in size {sorted(sizes)}; give one size to all")
@@ -123,7 +181,30 @@ def load_dataset(targets: Targets, source: str) -> Dataset:
     train = [i for i in range(n) if i not in holdout]
     if not train:
         raise DataError(f"{source}: targets.holdout: holds out every view; keep some to train on")
-    return Dataset(views, train, holdout)
+    return Dataset(views, train, holdout, transparent=transparent)
+
+
+NO_ALPHA, OPAQUE, TRANSPARENT, SKY = "no alpha", "opaque", "transparent", "sky"
+
+
+def background_kind(path: Path, rgb: np.ndarray, alpha: np.ndarray | None) -> str:
+    """What a target's alpha channel means, measured on the image.
+
+    ``transparent``: the background is not there (a NeRF-synthetic PNG: PNG alpha is
+    transparency, its colour is black or meaningless where alpha is 0; an EXR whose colour is
+    black wherever alpha is 0, i.e. premultiplied). ``sky``: alpha is a coverage mask over a
+    visible background (``invrender synth``'s EXRs: the sky is in the colour channels).
+    ``opaque``: alpha is 1 everywhere; ``no alpha``: no alpha channel."""
+    if alpha is None:
+        return NO_ALPHA
+    if float(alpha.min()) >= 1.0 - 1e-3:
+        return OPAQUE
+    if path.suffix.lower() in LDR_SUFFIXES:
+        return TRANSPARENT
+    clear = alpha < 1.0 / 512
+    if clear.any() and float(np.abs(rgb[clear]).max()) <= 1e-3:
+        return TRANSPARENT
+    return SKY
 
 
 def _load_mask(

@@ -27,6 +27,18 @@ class Frame:
     camera: Camera
     image: Path
     mask: Path | None
+    name: str = ""  # the frame's path as given (``test/r_003``): its identity in results
+
+
+def frame_name(file_path: str) -> str:
+    """``./test/r_003.png`` -> ``test/r_003``: the path as given, without ``./`` or suffix."""
+    text = str(file_path).replace("\\", "/")
+    while text.startswith("./"):
+        text = text[2:]
+    path = Path(text)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        path = path.with_suffix("")
+    return path.as_posix() or str(file_path)
 
 
 def read_transforms(path: Path) -> list[Frame]:
@@ -62,7 +74,7 @@ def read_transforms(path: Path) -> list[Frame]:
         image = _find_image(path.parent, str(fr["file_path"]))
         mask_rel = fr.get("mask_path")
         mask = (path.parent / mask_rel) if mask_rel else None
-        out.append(Frame(cam, image, mask))
+        out.append(Frame(cam, image, mask, frame_name(str(fr["file_path"]))))
     return out
 
 

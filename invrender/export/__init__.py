@@ -47,13 +47,15 @@ def export_scene(
     build_blend: bool = True,
     blender_samples: int = 64,
     integrator: dict[str, Any] | None = None,
+    notes: Sequence[str] = (),
 ) -> dict[str, list[Path]]:
     """Write the scene in each format under ``out_dir/<format>/``; return the files per format.
 
     ``sensors`` default to ``scene.sensors()``. ``build_blend=False`` writes the Blender
     script and assets without running bpy (no ``.bpy-venv`` needed). ``integrator`` (a run
     config's ``integrator:`` dict) replaces the scene's own: its path depth and
-    ``hide_emitters`` go to ``scene.xml`` and to Cycles.
+    ``hide_emitters`` go to ``scene.xml`` and to Cycles. ``notes`` (e.g. what was baked) go
+    to ``export_notes.txt`` with the exporters' own.
     """
     from invrender.export.blender import write_blender_scene
     from invrender.export.cameras import write_transforms_json
@@ -65,6 +67,7 @@ def export_scene(
     chosen = expand_formats(formats)
     sensor_list = None if sensors is None else list(sensors)
     data = read_scene(scene, sensor_list, integrator)
+    data.notes[:0] = list(notes)
     written: dict[str, list[Path]] = {}
     for fmt in chosen:
         folder = out_dir / fmt
@@ -85,8 +88,8 @@ def export_scene(
     if data.notes:
         from invrender.files import write_text
 
-        notes = write_text(out_dir / "export_notes.txt", "\n".join(data.notes) + "\n")
-        written.setdefault("notes", []).append(notes)
+        notes_file = write_text(out_dir / "export_notes.txt", "\n".join(data.notes) + "\n")
+        written.setdefault("notes", []).append(notes_file)
     return written
 
 

@@ -32,7 +32,7 @@ from invrender.export.lighting import (
 )
 from invrender.export.materials import Material, as_rgb, as_scalar, is_image
 from invrender.export.meshes import flip_v
-from invrender.export.scene_data import SceneData
+from invrender.export.scene_data import CameraData, EnvmapData, SceneData
 from invrender.files import atomic_path, write_bytes, write_exr, write_text
 
 TEMPLATE = Path(__file__).with_name("blender_build.py")
@@ -264,3 +264,60 @@ def render_blend(
     ]
     run_bpy_script(RENDER_SCRIPT, args)
     return Path(image)
+
+
+RELIGHT_SCRIPT = Path(__file__).with_name("blender_relight.py")
+
+
+def relight_blend(
+    blend: Path,
+    envmap: EnvmapData,
+    cameras: list[CameraData],
+    out_dir: Path,
+    samples: int = 64,
+    max_bounces: int | None = None,
+    keep_lights: bool = False,
+    transparent: bool = True,
+    world_width: int | None = None,
+) -> list[Path]:
+    """Render ``cameras`` of a saved ``.blend`` with Cycles under a new sky, one EXR each.
+
+    ``envmap`` is a Mitsuba envmap in the .blend's Mitsuba world (its live ``emitter`` is
+    evaluated at Blender's texel centres, as the export does: :func:`envmap_for_blender`, by
+    default at twice the map's width so that Cycles' bilinear lookup blurs no more than
+    Mitsuba's); its ``scale`` becomes the Background strength. Without ``keep_lights`` the
+    .blend's lights are removed. ``transparent``: Film > Transparent (RGBA, premultiplied,
+    alpha = coverage); else camera rays see the sky. ``max_bounces`` None keeps the .blend's.
+    Returns the EXR paths, ``out_dir/<camera name>.exr``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    width = world_width or 2 * envmap.image.shape[1]
+    world = write_exr(out_dir / "world.exr", envmap_for_blender(envmap, width))
+    views, images = [], []
+    for camera in cameras:
+        image = out_dir / f"{camera.name}.exr"
+        images.append(image)
+        views.append(
+            {
+                "name": camera.name,
+                "matrix_world": mitsuba_to_blender_camera(camera.to_world).tolist(),
+                "angle_x": math.radians(camera.fov_x_deg),
+                "width": int(camera.width),
+                "height": int(camera.height),
+                "image": str(image.resolve()),
+            }
+        )
+    job = {
+        "blend": str(Path(blend).resolve()),
+        "world_image": str(world.resolve()),
+        "strength": float(envmap.scale),
+        "keep_lights": keep_lights,
+        "transparent": transparent,
+        "samples": int(samples),
+        "max_bounces": max_bounces,
+        "views": views,
+    }
+    job_path = write_text(out_dir / "relight_job.json", json.dumps(job, indent=1))
+    run_bpy_script(RELIGHT_SCRIPT, [str(job_path.resolve())])
+    return images

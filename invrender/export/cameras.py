@@ -81,7 +81,9 @@ def transforms_json(cameras: Sequence[CameraData]) -> dict:
     shared = intrinsics(first)
     frames = []
     for camera in cameras:
-        frame = {"file_path": f"images/{camera.name}", "camera_name": camera.name}
+        # A view named by its path (``test/r_003``) keeps it; a bare name goes under images/.
+        path = camera.name if "/" in camera.name else f"images/{camera.name}"
+        frame = {"file_path": path, "camera_name": camera.name}
         own = intrinsics(camera)
         if any(not math.isclose(own[k], shared[k], rel_tol=1e-9) for k in shared):
             frame.update(own)

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from invrender.export.mitsuba_access import (
+    UnexportableError,
     children,
     plugin_name,
     repr_field,
@@ -111,7 +112,9 @@ def _texture(items: dict[str, Any], key: str, default: float | list[float]) -> T
     import mitsuba as mi
 
     if isinstance(value, mi.Object) and texture_uv_transform(value) is not None:
-        raise NotImplementedError(f"texture '{key}' has a to_uv transform; bake it into the UVs")
+        raise UnexportableError(
+            f"texture '{key}' has a to_uv transform; bake it into the mesh's UVs before export"
+        )
     return texture_value(value)
 
 

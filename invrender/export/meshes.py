@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from invrender.export.materials import Material, as_rgb, as_scalar, is_image
+from invrender.export.mitsuba_access import UnexportableError
 from invrender.export.scene_data import MeshData
 from invrender.files import encode_png, write_bytes, write_png, write_text
 
@@ -203,7 +204,10 @@ def _pbr_material(material: Material):
         packed[..., 1] = rough[..., 0] if rough_img else float(rough[0])
         packed[..., 2] = metal[..., 0] if metal_img else float(metal[0])
         if rough_img and metal_img and rough.shape[:2] != metal.shape[:2]:
-            raise NotImplementedError("roughness and metallic images of different sizes")
+            raise UnexportableError(
+                f"{material.name}: roughness and metallic images of different sizes; resize "
+                "one map to the other's size"
+            )
         kwargs["metallicRoughnessTexture"] = image(packed, srgb=False)
         kwargs["roughnessFactor"] = 1.0
         kwargs["metallicFactor"] = 1.0

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from invrender.errors import InvrenderError
+
 # Mitsuba 3.9 C++ class names -> the plugin names used in XML / dicts.
 PLUGIN_NAMES = {
     "SmoothDiffuse": "diffuse",
@@ -39,6 +41,10 @@ PLUGIN_NAMES = {
     "Disk": "disk",
     "Checkerboard": "checkerboard",
 }
+
+
+class UnexportableError(InvrenderError):
+    """Something in the scene that no exporter writes (one line, with the fix)."""
 
 
 def plugin_name(obj: Any) -> str:
@@ -124,7 +130,10 @@ def texture_value(obj_or_value: Any) -> np.ndarray:
     if "value" in items:
         return to_numpy(items["value"]).reshape(-1)
     name = plugin_name(obj_or_value)
-    raise NotImplementedError(f"texture plugin '{name}' cannot be exported (bitmap or constant)")
+    raise UnexportableError(
+        f"texture plugin '{name}' cannot be exported (exporters write bitmaps and constants; "
+        "3-D grids are baked to UV maps on meshes by `invrender export`)"
+    )
 
 
 def texture_uv_transform(obj: Any) -> np.ndarray | None:

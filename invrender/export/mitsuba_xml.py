@@ -161,6 +161,9 @@ def _sensor(scene_el: ET.Element, sensor: Any) -> None:
     width, height = (int(v) for v in film.size())
     ET.SubElement(film_el, "integer", name="width", value=str(width))
     ET.SubElement(film_el, "integer", name="height", value=str(height))
+    # RGBA: alpha is the object's coverage where camera rays do not see the sky (the run's
+    # hide_emitters, transparent targets), so renders composite; 1 where a sky is seen.
+    ET.SubElement(film_el, "string", name="pixel_format", value="rgba")
     ET.SubElement(film_el, "rfilter", type=_FILTERS.get(film.rfilter().class_name(), "gaussian"))
 
 
@@ -194,15 +197,20 @@ _BUILTIN_INTEGRATORS = {
 }
 
 
+#: Integrators whose film alpha is 1 for every camera ray (not the coverage): written as ``path``.
+_NO_COVERAGE_ALPHA = {"direct_projective", "prb_projective"}
+
+
 def _integrator_spec(scene_el: ET.Element, spec: dict[str, Any]) -> None:
     """An ``<integrator>`` from a config dict, so ``scene.xml`` renders like the run."""
     from invrender.export.scene_data import integrator_depth
 
     kind = str(spec.get("type", "path"))
-    if kind in _BUILTIN_INTEGRATORS:
+    if kind in _BUILTIN_INTEGRATORS and kind not in _NO_COVERAGE_ALPHA:
         element = ET.SubElement(scene_el, "integrator", type=kind)
         items = {k: v for k, v in spec.items() if k != "type"}
-    else:  # our Python integrators render the same primal image as Mitsuba's path tracer
+    else:  # our Python integrators (and the projective ones) render the same primal image as
+        # Mitsuba's path tracer of their depth, whose alpha is the coverage
         element = ET.SubElement(scene_el, "integrator", type="path")
         items = {"max_depth": integrator_depth(spec)}
         if "hide_emitters" in spec:

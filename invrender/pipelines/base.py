@@ -55,6 +55,10 @@ class Pipeline:
         self.groups = list(ctx.groups if groups is None else groups)
 
     # -- set-up ----------------------------------------------------------------------------
+    def final_uv_shapes(self) -> set[str]:
+        """Ids of the shapes whose material the run replaces by UV maps before it ends."""
+        return set()
+
     def validate(self) -> list[str]:
         """Problems with the groups given to this pipeline, one message per line."""
         problems = []

@@ -74,6 +74,9 @@ class JointPipeline(Pipeline):
         problems.extend(self._validate_texture())
         return problems
 
+    def final_uv_shapes(self) -> set[str]:
+        return {self.surface.shape_id} if self.surface is not None else set()
+
     def _validate_texture(self) -> list[str]:
         spec = self.ctx.config.geometry
         if spec is None or spec.texture is None:

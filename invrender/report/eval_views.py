@@ -28,6 +28,10 @@ VIEWS_NAME = "views.json"
 FLIP_X_Z = np.diag([-1.0, 1.0, -1.0, 1.0])  # Mitsuba camera axes <-> OpenGL camera axes
 
 
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
 def file_stem(index: int, name: str) -> str:
     """``0003_r_003``: the view's index (sorts in order) and a file-safe form of its name."""
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "view"
@@ -71,7 +75,10 @@ def camera_records(dataset: Any) -> list[dict[str, Any]]:
 
 
 def write_eval_views(
-    run_dir: Path, dataset: Any, renders: dict[int, np.ndarray], scores: dict[str, float]
+    run_dir: Path,
+    dataset: Any,
+    renders: dict[int, np.ndarray],
+    scores: dict[str, dict[str, float | None]],
 ) -> Path:
     """Write ``RUN/eval/``: targets, renders, error maps of the evaluated views, views.json."""
     folder = run_dir / EVAL_DIR
@@ -83,12 +90,14 @@ def write_eval_views(
         write_png(folder / f"{stem}_render.png", render)
         heat, vmax = error_map(render, view.image)
         write_bytes(folder / f"{stem}_error.png", encode_png8(heat))
-        psnr = scores.get(view.name)
+        metrics = {k: _finite(v) for k, v in scores.get(view.name, {}).items()}
+        psnr = metrics.get("psnr_masked", metrics.get("psnr_full"))
         views.append(
             {
                 "index": index,
                 "name": view.name,
-                "psnr": psnr if psnr is not None and math.isfinite(psnr) else None,
+                "psnr": psnr,  # the headline: over the object mask when there is one
+                **metrics,
                 "target": f"{stem}_target.png",
                 "render": f"{stem}_render.png",
                 "error": f"{stem}_error.png",

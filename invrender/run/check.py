@@ -31,18 +31,22 @@ def check_config(path: Path, overrides: tuple[str, ...] = (), variant: str | Non
     else:
         dataset = load_dataset(cfg.targets, cfg.targets.transforms or name)
         targets_note = f"{len(dataset.views)} views"
+        if dataset.holdout:
+            targets_note += f" ({len(dataset.holdout)} held out)"
+        if dataset.transparent:
+            targets_note += ", transparent background (the camera does not see the sky)"
     scene = load_scene(cfg.scene, path.resolve().parent, name)
     params = mi.traverse(scene)
-    from invrender.run.session import run_problems
+    from invrender.run.session import background_problems, export_problems, run_problems
 
-    bad = run_problems(cfg, dataset, params, name)
+    bad = run_problems(cfg, dataset, params, name) + background_problems(cfg, dataset, name)
     if bad:
         raise ConfigError(bad)
     groups = resolve_groups(params, cfg.optimize.params, name)
     pipeline = get_pipeline(cfg.optimize.pipeline, name)(
         RunContext(cfg, name, scene, params, dataset, groups)
     )
-    problems = pipeline.validate()
+    problems = pipeline.validate() + export_problems(cfg, scene, pipeline, name)
     if problems:
         raise ConfigError(problems)
     integrator = load_integrator(cfg.integrator, name)

@@ -28,13 +28,26 @@ def export_outputs(session: Session, out_dir: Path, formats: list[str] | None = 
             f"{RunFolder.CAMERAS} whose targets are gone); export the other formats, or restore "
             "the targets and run `invrender export` again"
         )
-    written = export_scene(
-        session.scene,
-        out_dir,
-        formats,
-        sensors=session.sensors,
-        integrator=dict(session.config.integrator),  # the run's: e.g. hide_emitters
-    )
+    from invrender.texturing.export_bake import bake_grid_textures
+
+    try:
+        # 3-D grid albedos (geometry/joint runs without a texture stage) become UV maps on a copy
+        scene, notes = bake_grid_textures(session.scene)
+        written = export_scene(
+            scene,
+            out_dir,
+            formats,
+            sensors=session.sensors,
+            integrator=dict(session.config.integrator),  # the run's: e.g. hide_emitters
+            notes=notes,
+        )
+    except (NotImplementedError, ValueError, KeyError, RuntimeError) as exc:
+        # An exporter's own failure is a bug, but still one line: the run itself is intact.
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise DataError(
+            f"{out_dir}: export failed: {type(exc).__name__}: {first} (the run is intact; "
+            "export other formats with --format, and please report this)"
+        ) from None
     base = out_dir.parent
     return {
         fmt: [str(Path(p).resolve().relative_to(base.resolve())) for p in paths]
@@ -63,14 +76,16 @@ def _run_cameras(folder: RunFolder, loaded: Any) -> list:
     cameras = folder.read_cameras()
     if cameras is not None:
         return cameras
-    from invrender.data.dataset import frames_from_config
+    from invrender.data.dataset import frames_from_config, unique_names
 
     try:
         frames = frames_from_config(loaded.config.targets)
     except (OSError, ValueError, DataError):
         return []  # targets gone, cameras unknown: every format but "cameras" still exports
     return [
-        (fr.image.stem, fr.camera) for fr in frames if fr.camera.width > 0 and fr.camera.height > 0
+        (name, fr.camera)
+        for name, fr in zip(unique_names(frames), frames, strict=True)
+        if fr.camera.width > 0 and fr.camera.height > 0
     ]
 
 

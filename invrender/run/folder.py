@@ -39,6 +39,7 @@ class RunFolder:
     PREVIEWS = "previews"
     CHECKPOINTS = "checkpoints"
     EXPORT = "export"
+    BLEND = "blender/scene.blend"  # under EXPORT: what the blender format writes
     EVAL = "eval"  # the final evaluation's renders of the held-out views, for the report
     OVERRIDES = "overrides.json"  # what --set changed, for the report
     REPORT = "report.html"
@@ -82,6 +83,11 @@ class RunFolder:
     @property
     def export(self) -> Path:
         return self.path / self.EXPORT
+
+    @property
+    def exported_blend(self) -> Path:
+        """The Blender export's scene (``invrender export --format blender``)."""
+        return self.export / self.BLEND
 
     @property
     def eval_dir(self) -> Path:
@@ -181,6 +187,8 @@ class RunFolder:
             raise DataError(f"{self.config}: cannot read: {str(exc).splitlines()[0]}") from None
         now = loaded.config
         old, new = before.model_dump(mode="json"), now.model_dump(mode="json")
+        if "hide_emitters" not in new.get("integrator", {}):  # the run adds it (transparent
+            old.get("integrator", {}).pop("hide_emitters", None)  # targets): not a change
         differ = [k for k in _PROBLEM_KEYS if old.get(k) != new.get(k)]
         if before.optimize.pipeline != now.optimize.pipeline:
             differ.append("optimize.pipeline")

@@ -16,7 +16,7 @@ import numpy as np
 from invrender.config.loader import dump_config
 from invrender.errors import InvrenderError, RunStopped
 from invrender.files import write_text
-from invrender.losses import LOSSES, psnr
+from invrender.losses import LOSSES, psnr, psnr_masked, ssim
 from invrender.pipelines.base import StepViews
 from invrender.progress import Progress
 from invrender.report import update_report
@@ -82,6 +82,55 @@ def finite_probe(total: Any, opt: Any) -> Any:
         flat = dr.ravel(grad.array if dr.is_tensor_v(grad) else grad)
         probe = dr.select(dr.all(dr.isfinite(flat), axis=None), probe, dr.nan)  # type: ignore[call-overload]  # drjit stubs: ravel() of an array is an array
     return probe
+
+
+def view_metrics(
+    render: np.ndarray, target: np.ndarray, mask: np.ndarray | None
+) -> dict[str, float | None]:
+    """PSNR and SSIM of one view over the full image and, with a mask, over the object."""
+    out: dict[str, float | None] = {
+        "psnr_full": psnr(render, target),
+        "ssim_full": ssim(render, target),
+    }
+    if mask is not None:
+        out["psnr_masked"] = psnr_masked(render, target, mask)
+        out["ssim_masked"] = ssim(render, target, mask)
+    return out
+
+
+def metric_summary(scores: dict[str, dict[str, float | None]], held_out: bool) -> dict[str, Any]:
+    """summary.json's metrics: each one's mean over the views, the headline ``psnr`` (masked
+    when every view has a mask, else full) and ``psnr_views`` saying which views and pixels."""
+
+    def mean(key: str) -> float | None:
+        values = [float(v) for m in scores.values() if (v := m.get(key)) is not None]
+        return float(np.mean(values)) if values else None
+
+    out: dict[str, Any] = {}
+    for key in ("psnr_masked", "psnr_full", "ssim_masked", "ssim_full"):
+        value = mean(key)
+        if value is not None:
+            out[key] = value
+    masked = "psnr_masked" in out
+    headline = "psnr_masked" if masked else "psnr_full"
+    views = "held-out" if held_out else "training (none held out)"
+    out["psnr"] = out.get(headline)
+    out["psnr_views"] = f"{views}, {'object mask' if masked else 'full image'}"
+    out["psnr_per_view"] = {name: m.get(headline) for name, m in scores.items()}
+    out["metrics_per_view"] = scores
+    return dict(sorted(out.items(), key=lambda kv: list(SUMMARY_ORDER).index(kv[0])))
+
+
+SUMMARY_ORDER = (
+    "psnr",
+    "psnr_views",
+    "psnr_masked",
+    "psnr_full",
+    "ssim_masked",
+    "ssim_full",
+    "psnr_per_view",
+    "metrics_per_view",
+)
 
 
 class Runner:
@@ -352,13 +401,21 @@ class Runner:
         self.metrics.flush()
         return ckpt_io.save(state, self.folder.checkpoints)
 
-    def evaluate(self) -> dict[str, Any]:
-        """PSNR of each evaluation view rendered at ``eval_spp`` against its target."""
+    def evaluate(self) -> dict[str, dict[str, float | None]]:
+        """Metrics of each evaluation view rendered at ``eval_spp``, keyed by the view's name.
+
+        Per view: ``psnr_full``/``ssim_full`` over the whole image (the render as the target is
+        composited: targets with a transparent background are compared with renders whose camera
+        rays do not see the sky, see ``background_problems``) and, when the view has an object
+        mask (the loss mask, else a transparent target's alpha), ``psnr_masked``/``ssim_masked``
+        over the mask's pixels."""
         spp = self.s.config.optimize.eval_spp
-        scores, renders = {}, {}
+        scores: dict[str, dict[str, float | None]] = {}
+        renders = {}
         for v in self.s.dataset.eval_views:
+            view = self.s.dataset.views[v]
             renders[v] = self.render_view(v, spp)
-            scores[self.s.dataset.views[v].name] = psnr(renders[v], self.s.dataset.views[v].image)
+            scores[view.name] = view_metrics(renders[v], view.image, view.metric_mask)
         write_eval_views(self.run_dir, self.s.dataset, renders, scores)  # RUN/eval/ for the report
         return scores
 
@@ -373,9 +430,7 @@ class Runner:
             "status": status,
             "iterations": self.iteration,
             "final_loss": float(np.mean(losses[-10:])) if losses else None,
-            "psnr": float(np.mean(list(scores.values()))) if scores else None,
-            "psnr_views": "held-out" if self.s.dataset.holdout else "training (none held out)",
-            "psnr_per_view": scores,
+            **metric_summary(scores, bool(self.s.dataset.holdout)),
             "parameter_error": parameter_errors(self.s),
             "wall_time_s": round(self.elapsed, 2),
             "variant": self.s.variant,

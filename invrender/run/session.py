@@ -103,7 +103,10 @@ def prepare_without_targets(
     views = [View(name, cam, np.zeros((0, 0, 3), np.float32)) for name, cam in cameras]
     dataset = Dataset(views, train=list(range(len(views))))
     pipeline, integrator = _assemble(loaded, dataset, validate=False)
-    sensors = [mi.load_dict(cam.sensor_dict(spp=cfg.optimize.spp)) for _, cam in cameras]
+    # Named after their views: the exported cameras (transforms.json, the .blend) keep the names
+    sensors = [
+        mi.load_dict({**cam.sensor_dict(spp=cfg.optimize.spp), "id": name}) for name, cam in cameras
+    ]
     return Session(loaded, active, dataset, pipeline, integrator, sensors, [], [])
 
 
@@ -115,14 +118,14 @@ def _assemble(loaded: LoadedConfig, dataset: Dataset, validate: bool) -> tuple[P
     scene = load_scene(cfg.scene, loaded.path.resolve().parent, name)
     params = mi.traverse(scene)
     if validate:
-        bad = run_problems(cfg, dataset, params, name)
+        bad = run_problems(cfg, dataset, params, name) + background_problems(cfg, dataset, name)
         if bad:
             raise DataError("\n".join(bad))
     groups = resolve_groups(params, cfg.optimize.params, name)
     pipeline_cls = get_pipeline(cfg.optimize.pipeline, name)
     pipeline = pipeline_cls(RunContext(cfg, name, scene, params, dataset, groups))
     if validate:
-        problems = pipeline.validate()
+        problems = pipeline.validate() + export_problems(cfg, scene, pipeline, name)
         if problems:
             raise ConfigError(problems)
     return pipeline, load_integrator(cfg.integrator, name)
@@ -135,6 +138,39 @@ def run_problems(cfg: Any, dataset: Dataset, params: Any, name: str) -> list[str
         + validate.dataset_size_problems(cfg, dataset, name)
         + validate.scene_problems(params, name)
     )
+
+
+def export_problems(cfg: Any, scene: Any, pipeline: Pipeline, name: str) -> list[str]:
+    """``output.export`` formats that the run's final scene could not satisfy, refused before
+    iteration 0 (``check`` too): every exporter writes bitmaps and constants, and 3-D grid
+    textures on meshes are baked to UV maps at export (invrender/texturing/export_bake.py);
+    anything else would end a finished run in an export error."""
+    from invrender.texturing.export_bake import unexportable_textures
+
+    if not cfg.output.export:
+        return []
+    return [
+        f"{name}: output.export: shape '{shape}' cannot be exported: {problem}; give it bitmap "
+        "or constant textures (a mesh for a 3-D grid), or set output.export: []"
+        for shape, problem in unexportable_textures(scene, pipeline.final_uv_shapes())
+    ]
+
+
+def background_problems(cfg: Any, dataset: Dataset, name: str) -> list[str]:
+    """Targets with a transparent background (alpha, black colour) are compared with renders
+    whose camera rays do not see the sky: set ``integrator.hide_emitters`` (it goes to
+    config.resolved.yaml, the export and Blender), or refuse a config that asks to show it. The
+    sky still lights the object; only its direct view, which the targets do not have, goes."""
+    if not dataset.transparent:
+        return []
+    if cfg.integrator.get("hide_emitters", True) is False:
+        return [
+            f"{name}: integrator.hide_emitters: false, but the targets' background is "
+            "transparent (alpha 0, black): the sky would be scored against black; remove "
+            "integrator.hide_emitters"
+        ]
+    cfg.integrator["hide_emitters"] = True
+    return []
 
 
 def scaled_views(session: Session, factor: int) -> tuple[list[Any], list[Any], list[Any]]:
@@ -152,7 +188,8 @@ def device_views(
     for v in dataset.views:
         image = downscale(v.image, factor)
         h, w = image.shape[:2]
-        sensors.append(mi.load_dict(v.camera.with_resolution(w, h).sensor_dict(spp=spp)))
+        sensor = {**v.camera.with_resolution(w, h).sensor_dict(spp=spp), "id": v.name}
+        sensors.append(mi.load_dict(sensor))
         targets.append(mi.TensorXf(image))
         mask = None if v.mask is None else downscale(v.mask, factor)
         weights.append(None if mask is None else mi.TensorXf(_rgb_weights(mask)))
