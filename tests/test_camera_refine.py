@@ -124,8 +124,8 @@ def test_refinement_halves_rotation_and_centre_errors(refined) -> None:
     assert after[0] <= before[0] / 2, (before, after)
     assert after[1] <= before[1] / 2, (before, after)
     report = summary["cameras"]
-    assert report["reference"] == "r_000"
-    assert set(report["per_view"]) == {"r_001", "r_002", "r_003", "r_004"}
+    assert report["reference"] == "images/r_000"
+    assert set(report["per_view"]) == {f"images/r_00{i}" for i in range(1, 5)}
 
 
 def test_export_writes_the_refined_cameras(refined, tmp_path_factory) -> None:

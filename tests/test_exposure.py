@@ -62,16 +62,16 @@ def recovered(tmp_path_factory, variant) -> dict:
 
 def test_gains_recover_the_exposure_jitter(recovered) -> None:
     exposure = recovered["exposure"]
-    assert exposure["reference"] == "r_000"
+    assert exposure["reference"] == "images/r_000"
     got = exposure["ev_per_view"]
-    assert got["r_000"] == [0.0, 0.0, 0.0]
+    assert got["images/r_000"] == [0.0, 0.0, 0.0]
     errors = [
         abs(g - e)
         for view, ev in JITTER.items()
-        for g, e in zip(got[f"r_00{view}"], ev, strict=True)
+        for g, e in zip(got[f"images/r_00{view}"], ev, strict=True)
     ]
     assert max(errors) <= 0.05, got
-    assert "r_003" not in got  # held out: never trained, compared at 0 EV
+    assert "images/r_003" not in got  # held out: never trained, compared at 0 EV
 
 
 def test_without_gains_the_jitter_costs_held_out_accuracy(recovered, tmp_path, variant) -> None:
