@@ -89,3 +89,40 @@ def test_reference_must_be_a_training_view(tmp_path, variant) -> None:
     assert result.exit_code == 2
     assert "optimize.exposure.reference: view 3 is not a training view" in result.output
     assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+def test_gains_and_camera_corrections_resume_where_they_stopped(
+    tmp_path, variant, monkeypatch
+) -> None:
+    """Both kinds of extra variables are in the checkpoint, with their Adam moments. One Dr.Jit
+    thread: the pool's atomic gradient sums differ in the last bit from run to run."""
+    monkeypatch.setenv("INVRENDER_THREADS", "1")
+    from helpers import final_variables, runner_stopping_after
+
+    from invrender.run.launch import run_optimization
+
+    cfg = tiny_example(
+        tmp_path,
+        "material_texture",
+        optimize__iterations=6,
+        optimize__exposure={"per_view": True},
+        optimize__cameras={"refine": True},
+        integrator={"type": "edge_sampling"},
+        output__preview_every=0,
+        output__checkpoint_every=1,
+        output__export=[],
+    )
+    full, _ = run_optimization(cfg, output=tmp_path / "full", progress=False)
+    part, part_dir = run_optimization(
+        cfg, output=tmp_path / "part", progress=False, runner_cls=runner_stopping_after(3)
+    )
+    assert part["iterations"] == 3
+    resumed, _ = run_optimization(None, resume=part_dir, progress=False)
+    assert resumed["iterations"] == 6
+    a, b = final_variables(tmp_path / "full"), final_variables(part_dir)
+    extra = sorted(k for k in a if k.startswith(("exposure.", "camera.")))
+    assert len(extra) == 4  # views 1 and 2 of the three training views, gains and cameras
+    assert sorted(k for k in b if k.startswith(("exposure.", "camera."))) == extra
+    for key in extra:
+        assert np.abs(a[key]).max() > 0  # they moved
+        np.testing.assert_allclose(b[key], a[key], atol=1e-5, err_msg=key)
