@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -53,11 +54,19 @@ def test_init_writes_a_config_that_check_passes(dataset, tmp_path, pipeline):
 def test_init_then_optimize_runs_to_the_end(dataset, tmp_path):
     cfg = tmp_path / "my.yaml"
     assert run("init", dataset, "--out", cfg).exit_code == 0  # joint: shape, albedo, sky
+    # init's whole schedule shrunk to 5 iterations: hull, remesh, texture stage, every export.
+    short = {
+        "optimize.iterations": 5,
+        "geometry.stages.geometry": 1,
+        "geometry.coarse_to_fine.until": "[1, 2]",
+        "geometry.remesh.at": "[2, 3]",
+        "geometry.texture.at": 3,
+    }
+    sets = [item for k, v in short.items() for item in ("--set", f"{k}={v}")]
     res = run(
         "optimize",
         cfg,
-        "--set",
-        "optimize.iterations=3",
+        *sets,
         "--set",
         "targets.downscale=4",
         "--set",
@@ -68,7 +77,9 @@ def test_init_then_optimize_runs_to_the_end(dataset, tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert "status: completed" in res.output, res.output
-    assert (tmp_path / "run" / "summary.json").is_file()
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert set(summary["exported"]) == {"mitsuba", "gltf", "obj", "blender"}, summary
+    assert summary["geometry"]["genus"] == summary["geometry"]["genus_at_start"]
 
 
 def test_template_parameters_and_errors(tmp_path):
@@ -105,8 +116,6 @@ def test_template_parameters_and_errors(tmp_path):
 def _copy_without_masks(dataset: Path, out: Path, split: int | None = None) -> Path:
     """The fixture's views with absolute image paths and no masks; with ``split``, as a NeRF
     split folder whose last ``split`` views are the test split."""
-    import json
-
     meta = json.loads((dataset / "transforms.json").read_text())
     for frame in meta["frames"]:
         frame.pop("mask_path", None)
