@@ -121,6 +121,38 @@ def chamfer_percent(mesh: Path, gt: Path) -> tuple[float, float]:
     return 100.0 * chamfer, consistency
 
 
+def masked_psnr_from_eval(run: Path, obj: Path) -> float | None:
+    """Held-out PSNR inside the object, measured here when the run's summary has none.
+
+    The run's final renders (``eval/*_render.png``, 8-bit sRGB, at eval_spp) against the test
+    photos (``test/<name>.png``), in linear RGB with peak 1 as the runs measure, over the
+    pixels whose target alpha is >= 0.5, all held-out views pooled."""
+    import imageio.v3 as iio
+    import numpy as np
+
+    from invrender.data.images import read_image, srgb_to_linear
+
+    views_json = run / "eval" / "views.json"
+    if not views_json.is_file():
+        return None
+    errors, count = 0.0, 0
+    for view in json.loads(views_json.read_text())["views"]:
+        photo = obj / "test" / f"{view['name']}.png"
+        if not view.get("heldout") or not photo.is_file():
+            continue
+        target, alpha = read_image(photo)
+        if alpha is None:
+            return None
+        render = iio.imread(run / "eval" / view["render"])[..., :3].astype(np.float64) / 255
+        inside = alpha >= 0.5
+        diff = np.clip(srgb_to_linear(render), 0, 1) - np.clip(target, 0, 1)
+        errors += float(np.sum(diff[inside] ** 2))
+        count += 3 * int(inside.sum())
+    if count == 0:
+        return None
+    return float(10 * np.log10(count / errors)) if errors > 0 else float("inf")
+
+
 def relight(run: Path, obj: Path, out: Path, log: Path) -> float | None:
     """Relit PSNR through ``invrender relight`` (another engineer's command), when present."""
     targets = obj / "relight" / RELIGHT_HDRI
@@ -136,6 +168,46 @@ def relight(run: Path, obj: Path, out: Path, log: Path) -> float | None:
                 if isinstance(data.get(key), (int, float)):
                     return float(data[key])
     return None
+
+
+def collect_object(obj: Path, work: Path) -> dict:
+    """The row of a finished object folder (``--collect``): its row.json, with the PSNR and
+    Chamfer columns measured again from the run folder."""
+    saved = json.loads((work / "row.json").read_text()) if (work / "row.json").is_file() else {}
+    return {**saved, **measure(obj, work / "run"), "object": obj.name}
+
+
+def measure(obj: Path, run: Path) -> dict:
+    """The columns read from a finished run folder."""
+    row: dict = {}
+    summary_path = run / "summary.json"
+    if not summary_path.is_file():
+        return row
+    summary = json.loads(summary_path.read_text())
+    row["loop_s"] = summary.get("wall_time_s")
+    if "psnr_masked" in summary:
+        row["psnr_masked"] = f"{summary['psnr_masked']:.2f}"
+    else:  # this build's summary has no masked PSNR: measure it from eval/ (marked *)
+        own = masked_psnr_from_eval(run, obj)
+        row["psnr_masked"] = f"{own:.2f}*" if own is not None else ""
+    full = summary.get("psnr_full")
+    if isinstance(full, (int, float)):
+        row["psnr_full"] = f"{full:.2f}"
+    elif isinstance(summary.get("psnr"), (int, float)):
+        row["psnr_full"] = f"{summary['psnr']:.2f} (`psnr`)"
+    geo = summary.get("geometry") or {}
+    gt_info = json.loads((obj / "gt" / "object.json").read_text())
+    row["genus"] = f"{geo.get('genus', '?')} / {gt_info.get('genus', '?')}"
+    row["triangles"] = geo.get("triangles", "")
+    row["exported"] = ", ".join(sorted((summary.get("exported") or {}).keys())) or "none"
+    if summary.get("export_error"):
+        row["exported"] += f" (error: {summary['export_error']})"
+    mesh = exported_mesh(run)
+    if mesh is not None:
+        chamfer, consistency = chamfer_percent(mesh, obj / "gt" / "mesh.ply")
+        row["chamfer"] = f"{chamfer:.2f}"
+        row["normals"] = f"{consistency:.3f}"
+    return row
 
 
 def bench_object(obj: Path, work: Path, iterations: int | None) -> dict:
@@ -164,34 +236,15 @@ def bench_object(obj: Path, work: Path, iterations: int | None) -> dict:
         code = invrender(*args, log=log)
     row["wall_s"] = time.perf_counter() - start
     row["load"] = load.summary()
-    summary_path = run / "summary.json"
-    if code != 0 or not summary_path.is_file():
+    if code != 0 or not (run / "summary.json").is_file():
         row["error"] = f"optimize exit {code}"
-        if not summary_path.is_file():
+        if not (run / "summary.json").is_file():
             return row
-    summary = json.loads(summary_path.read_text())
-    row["loop_s"] = summary.get("wall_time_s")
-    if "psnr_masked" in summary:
-        row["psnr_masked"] = f"{summary['psnr_masked']:.2f}"
-    else:
-        row["psnr_masked"] = f"({summary.get('psnr', float('nan')):.2f} plain)"
-    full = summary.get("psnr_full")
-    row["psnr_full"] = f"{full:.2f}" if isinstance(full, (int, float)) else ""
-    geo = summary.get("geometry") or {}
-    gt_info = json.loads((obj / "gt" / "object.json").read_text())
-    row["genus"] = f"{geo.get('genus', '?')} / {gt_info.get('genus', '?')}"
-    row["triangles"] = geo.get("triangles", "")
-    row["exported"] = ", ".join(sorted((summary.get("exported") or {}).keys())) or "none"
-    if summary.get("export_error"):
-        row["exported"] += f" (error: {summary['export_error']})"
-    mesh = exported_mesh(run)
-    if mesh is not None:
-        chamfer, consistency = chamfer_percent(mesh, obj / "gt" / "mesh.ply")
-        row["chamfer"] = f"{chamfer:.2f}"
-        row["normals"] = f"{consistency:.3f}"
+    row.update(measure(obj, run))
     if has_command("relight"):
         psnr = relight(run, obj, work / "relight", log)
         row["relit"] = f"{psnr:.2f}" if psnr is not None else "failed"
+    (work / "row.json").write_text(json.dumps(row, indent=1))
     return row
 
 
@@ -207,6 +260,7 @@ COLUMNS = [
     ("triangles", "triangles"),
     ("exported", "exported"),
     ("wall_s", "wall time (s)"),
+    ("loop_s", "of which loop (s)"),
     ("load", "load average (1 min, mean)"),
 ]
 
@@ -219,7 +273,7 @@ def table(rows: list[dict]) -> str:
         cells = []
         for key, _ in COLUMNS:
             value = row.get(key, "")
-            if key == "wall_s" and isinstance(value, float):
+            if key in ("wall_s", "loop_s") and isinstance(value, float):
                 value = f"{value:.0f}"
             if key == "object" and row.get("error"):
                 value = f"{value} ({row['error']})"
@@ -235,6 +289,9 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=None, help="short runs (marked)")
     parser.add_argument("--work", type=Path, default=None, help="run folders (default /tmp/...)")
     parser.add_argument("--out", type=Path, default=None, help="write the table (markdown)")
+    parser.add_argument(
+        "--collect", action="store_true", help="no runs: the table of the finished --work folder"
+    )
     args = parser.parse_args()
     objects = args.objects or [o for o in OBJECTS if (args.bench / o).is_dir()]
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
@@ -243,7 +300,10 @@ def main() -> None:
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     for name in objects:
         print(f"[{name}] {work / name}", flush=True)
-        row = bench_object(args.bench / name, work / name, args.iterations)
+        if args.collect:
+            row = collect_object(args.bench / name, work / name)
+        else:
+            row = bench_object(args.bench / name, work / name, args.iterations)
         rows.append(row)
         print(table([row]), flush=True)
         text = render(rows, args, started, work)
@@ -264,11 +324,14 @@ def render(rows: list[dict], args: argparse.Namespace, started: str, work: Path)
     )
     notes = (
         f"\n\nDefault path (`invrender init OBJ` unedited → `invrender optimize`), "
-        f"{args.bench}, started {started}, {os.cpu_count()} CPUs, run folders in {work}."
+        f"{args.bench}, {'collected' if args.collect else 'started'} {started}, "
+        f"{os.cpu_count()} CPUs, run folders in {work}."
         " Wall time: init + optimize (hull, loop, final evaluation, export). Load: the 1-minute"
         " load average sampled every 15 s during optimize (other jobs share the machine)."
-        " A PSNR in parentheses marked 'plain' is summary.json's `psnr` (no masked PSNR in"
-        " this build's summary)." + short
+        " PSNR marked * is measured by this script from the run's eval/ renders (8-bit sRGB)"
+        " against the test photos over the pixels with alpha >= 0.5 (this build's summary.json"
+        " has no `psnr_masked`); a full-image PSNR marked (`psnr`) is summary.json's plain"
+        " `psnr` (with masks the sky is hidden, so both sides have a black background)." + short
     )
     return table(rows) + notes
 
