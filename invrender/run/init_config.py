@@ -199,10 +199,12 @@ def _params(pipeline: str, rules: Rules) -> str:
 
     obj = ObjectTemplate(shape="sphere")
     obj._pipeline = pipeline
-    lines = ["  params:   # the template's, with the vertex lr scaled to the object's size"]
+    lines = ["  params:   # the template's; vertex lr from the object size, sky lr from iterations"]
     for group in template_params(obj, pipeline):
         if group["key"].endswith("vertex_positions"):
             group = {**group, "lr": rules.vertex_lr}
+        if group["key"] == "env.data":
+            group = {**group, "lr": rules.sky_lr}
         lines.append(f"    - {_flow(group)}")
     return "\n".join(lines) + "\n"
 
