@@ -246,8 +246,8 @@ def test_init_rules_scale_with_the_dataset():
     assert big.remesh_triangles[-1] > small.remesh_triangles[-1]
     assert big.texture_resolution >= small.texture_resolution
     assert rules(object_radius=2.0).vertex_lr == pytest.approx(2 * rules().vertex_lr, rel=0.01)
-    # The sky's lr lets a texel reach a sun's radiance (~30) within the run.
-    assert 0.02 <= r.sky_lr <= 0.1 and r.sky_lr * r.iterations >= 29
+    # The sky's lr lets a texel reach a sun's radiance (~30) within the run, with margin.
+    assert 0.02 <= r.sky_lr <= 0.15 and r.sky_lr * r.iterations >= 59
     # Larger photos: the object's pixels are counted at the working size.
     assert rules(width=1024, height=1024, mask_area=16 * 2e4).remesh_triangles == (
         rules().remesh_triangles
