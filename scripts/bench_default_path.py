@@ -112,6 +112,24 @@ def exported_mesh(run: Path) -> Path | None:
     return meshes[0] if meshes else None
 
 
+def gltf_errors(run: Path) -> str:
+    """'0 errors' from the Khronos glTF validator on the exported GLB, when it is installed
+    (``bash scripts/setup_gltf_validator.sh``, or $INVRENDER_GLTF_VALIDATOR: its folder)."""
+    glb = run / "export" / "gltf" / "scene.glb"
+    here = Path(__file__).resolve().parent / "gltf_validator"
+    folder = Path(os.environ.get("INVRENDER_GLTF_VALIDATOR", here))
+    if not glb.is_file() or not (folder / "validate.mjs").is_file() or not shutil.which("node"):
+        return ""
+    out = subprocess.run(
+        ["node", str(folder / "validate.mjs"), str(glb)], capture_output=True, text=True
+    )
+    try:
+        report = json.loads(out.stdout)
+    except json.JSONDecodeError:
+        return "validator failed"
+    return f"{report.get('numErrors', '?')} errors"
+
+
 def chamfer_percent(mesh: Path, gt: Path) -> tuple[float, float]:
     """(Chamfer as % of the GT bbox diagonal, normal consistency)."""
     from invrender.geometry.metrics import chamfer_and_normals
@@ -202,6 +220,9 @@ def measure(obj: Path, run: Path) -> dict:
     row["exported"] = ", ".join(sorted((summary.get("exported") or {}).keys())) or "none"
     if summary.get("export_error"):
         row["exported"] += f" (error: {summary['export_error']})"
+    errors = gltf_errors(run)
+    if errors:
+        row["exported"] += f" (GLB: {errors})"
     mesh = exported_mesh(run)
     if mesh is not None:
         chamfer, consistency = chamfer_percent(mesh, obj / "gt" / "mesh.ply")
@@ -331,7 +352,8 @@ def render(rows: list[dict], args: argparse.Namespace, started: str, work: Path)
         " PSNR marked * is measured by this script from the run's eval/ renders (8-bit sRGB)"
         " against the test photos over the pixels with alpha >= 0.5 (this build's summary.json"
         " has no `psnr_masked`); a full-image PSNR marked (`psnr`) is summary.json's plain"
-        " `psnr` (with masks the sky is hidden, so both sides have a black background)." + short
+        " `psnr` (with masks the sky is hidden, so both sides have a black background)."
+        " GLB errors: the Khronos glTF validator's count, when it is installed." + short
     )
     return table(rows) + notes
 
