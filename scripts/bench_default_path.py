@@ -118,7 +118,8 @@ def gltf_errors(run: Path) -> str:
     glb = run / "export" / "gltf" / "scene.glb"
     here = Path(__file__).resolve().parent / "gltf_validator"
     folder = Path(os.environ.get("INVRENDER_GLTF_VALIDATOR", here))
-    if not glb.is_file() or not (folder / "validate.mjs").is_file() or not shutil.which("node"):
+    installed = (folder / "node_modules" / "gltf-validator").is_dir() and shutil.which("node")
+    if not glb.is_file() or not installed:
         return ""
     out = subprocess.run(
         ["node", str(folder / "validate.mjs"), str(glb)], capture_output=True, text=True
@@ -339,7 +340,7 @@ def render(rows: list[dict], args: argparse.Namespace, started: str, work: Path)
         ""
         if args.iterations is None
         else (
-            f"\n**Short runs: `--iterations {args.iterations}` (the schedule shrunk "
+            f"\n\n**Short runs: `--iterations {args.iterations}` (the schedule shrunk "
             "proportionally), not the default path.**\n"
         )
     )

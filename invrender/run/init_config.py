@@ -322,7 +322,8 @@ TEMPLATE = """# Starting config written by `invrender init {dataset}`.
 # Check it:     invrender check THIS_FILE --list-params
 # The numbers below follow init's rules (README, "Your own photos"): iterations from the number
 # of training views, working size from the image size, triangles and texture size from the
-# object's pixels in the masks, the vertex learning rate from the object's size.
+# object's pixels in the masks, the vertex learning rate from the object's size, the sky's from
+# the number of iterations (invrender/run/init_rules.py explains each).
 targets:
   {key}: {value}
   masks: {masks}    # {mask_note}
