@@ -1,0 +1,160 @@
+"""The rules ``invrender init`` sizes a run by: numbers from the dataset, not constants.
+
+Everything here is a pure function of what ``init`` measures (views, image size, the object's
+footprint in the masks and its size in scene units), so the rules can be tested and read apart
+from the config text. The README ("Your own photos") and docs/benchmark.md describe them and
+what they measured.
+
+Reference points: the bundled ``configs/joint.yaml`` / ``shape.yaml`` were tuned on objects
+of bounding radius ~1.3 scene units, 14-16 training views at 128 px, 5000-10000 triangles, a
+256² texture, vertex learning rate 0.05 on large-steps latents.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# Working size: the longest image side the optimizer renders. The cost of an iteration grows
+# with the pixel count; 256-320 px photos are used as they are, larger ones are shrunk by an
+# integer factor until their longest side is at most this (a 4032 px phone photo: /13 -> 310).
+WORK_SIDE = 320
+
+# Views rendered per iteration (the loop's default). Rules below count view visits.
+VIEWS_PER_ITER = 2
+
+# Reference object size the tested vertex learning rate (0.05) belongs to: the bounding radius
+# of the bundled shape targets (datasets/shape, datasets/shape_genus: ~1.3 scene units).
+REFERENCE_RADIUS = 1.3
+REFERENCE_VERTEX_LR = 0.05
+
+# Twice the radiance a 64x32 sky texel needs to hold a small sun (the sky learning rate below).
+SUN_RADIANCE = 60.0
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What init writes for a geometry/joint run (see ``plan``)."""
+
+    downscale: int
+    work_width: int
+    work_height: int
+    geometry_iterations: int  # the shape moves until here; then the texture stage
+    texture_iterations: int  # 0 without a texture stage
+    geometry_start: int  # albedo and sky settle first (geometry.stages)
+    coarse_factors: list[int]
+    coarse_until: list[int]
+    remesh_at: list[int]
+    remesh_triangles: list[int]
+    hull_resolution: int
+    hull_triangles: int
+    texture_resolution: int
+    vertex_lr: float
+    sky_lr: float
+
+    @property
+    def iterations(self) -> int:
+        return self.geometry_iterations + self.texture_iterations
+
+
+def working_downscale(width: int, height: int, side: int = WORK_SIDE) -> int:
+    """The smallest integer factor that brings the longest side to at most ``side`` pixels."""
+    return max(1, math.ceil(max(width, height) / side))
+
+
+def _round_to(value: float, step: int) -> int:
+    return int(step * round(value / step))
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(high, value))
+
+
+def plan(
+    *,
+    n_train: int,
+    width: int,
+    height: int,
+    hull: bool,
+    texture: bool,
+    mask_area: float | None,
+    object_radius: float,
+) -> Rules:
+    """The run's schedule from the dataset.
+
+    ``mask_area``: median object pixels per view at full size (None without masks);
+    ``object_radius``: the object's bounding radius in scene units (from the masks' extent, or
+    the start sphere's radius without masks).
+    """
+    factor = working_downscale(width, height)
+    w, h = width // factor, height // factor
+    # Geometry iterations: every training view is rendered about E times (2 views per
+    # iteration). A visual-hull start already has the silhouettes right and only needs the
+    # shading to refine concavities and detail (E = 12: on the Cycles benchmark the hull alone
+    # was within 0.3 % of the ring's diagonal); a sphere has to move everywhere (E = 30). At
+    # least 200 (the large-steps solver needs that many to settle), at most 600.
+    visits = 12 if hull else 30
+    geometry = _clamp(_round_to(visits * n_train / VIEWS_PER_ITER, 50), 200, 600)
+    # Texture stage: principled maps and the sky in texture space, with the mesh frozen (an
+    # iteration costs a third of a shape iteration); each training view seen ~16 times,
+    # 100-300 iterations (configs/joint.yaml: 150 with 14 views). On the benchmark the
+    # materials and the sky, not the shape, limited the held-out PSNR.
+    tex_iters = _clamp(_round_to(16 * n_train / VIEWS_PER_ITER, 50), 100, 300) if texture else 0
+    # Light and albedo move alone for the first 10 % (a grey start would otherwise push the
+    # shape to explain colour).
+    start = _round_to(0.1 * geometry, 10)
+    # Coarse to fine: 1/4 size for the first 20 % when the working side is >= 256 px, 1/2 until
+    # 40 % when it is >= 128 px (small images stay at full size).
+    side = max(w, h)
+    factors, until = [], []
+    if side >= 256:
+        factors.append(4)
+        until.append(_round_to(0.2 * geometry, 10))
+    if side >= 128:
+        factors.append(2)
+        until.append(_round_to(0.4 * geometry, 10))
+    # Triangles: one per two object pixels of a view at working size, i.e. edges of ~4 px
+    # (a convex object's surface is 4x its mean silhouette area A, a triangle of edge e covers
+    # 0.43 e²: 4 A / (0.43 * 4.3²) = A / 2), 5000-20000; half of it at the first remesh and in
+    # the visual hull. Without masks A is taken as an eighth of the image. Remesh at 40 % and
+    # 70 % of the geometry iterations (when coarse to fine ends, and before the end).
+    area = (mask_area / factor**2) if mask_area else w * h / 8
+    final = _clamp(_round_to(area / 2, 1000), 5000, 20000)
+    first = max(5000, _round_to(final / 2, 1000))
+    remesh_at = [_round_to(0.4 * geometry, 10), _round_to(0.7 * geometry, 10)]
+    remesh_tris = [first, final]
+    # Hull voxels: about one per 2 working pixels along the longest side, 64-256.
+    hull_res = _clamp(_round_to(side / 2, 16), 64, 256)
+    # Texture: one texel per object pixel. The surface covers ~4x a view's object area, and an
+    # xatlas atlas fills ~70 % of its square: the side is sqrt(4 A / 0.7), rounded to a power
+    # of two, 256-1024.
+    texels = math.sqrt(4 * area / 0.7)
+    tex_res = int(_clamp(2 ** round(math.log2(max(texels, 1))), 256, 1024))
+    # Vertex learning rate: the step on large-steps latents is in scene units, so it scales
+    # with the object's size (0.05 at the bundled examples' radius 1.3), within 0.01-0.1.
+    lr = min(0.1, max(0.01, REFERENCE_VERTEX_LR * object_radius / REFERENCE_RADIUS))
+    # Sky learning rate: Adam moves a texel by at most ~lr per iteration, so a sky that has to
+    # hold a sun (radiance ~30 in a 64x32 map for the benchmark's forest HDRI at strength 0.5,
+    # whose sun texels reach 700 at 1024 rows) needs lr well above 30 / iterations: the cosine
+    # schedule averages ~0.6 of the start lr, and noisy gradients give smaller steps; hence
+    # 60 / iterations, 0.02-0.15. The template's 0.02 capped the ring's recovered sky at 1.0
+    # (its sun highlights were missing: 24.1 dB inside the object); 30 / iterations reached
+    # 2.8 and 29.4 dB.
+    sky_lr = min(0.15, max(0.02, SUN_RADIANCE / (geometry + tex_iters)))
+    return Rules(
+        downscale=factor,
+        work_width=w,
+        work_height=h,
+        geometry_iterations=geometry,
+        texture_iterations=tex_iters,
+        geometry_start=start,
+        coarse_factors=factors,
+        coarse_until=until,
+        remesh_at=remesh_at,
+        remesh_triangles=remesh_tris,
+        hull_resolution=hull_res,
+        hull_triangles=first,
+        texture_resolution=tex_res,
+        vertex_lr=round(lr, 4),
+        sky_lr=round(sky_lr, 3),
+    )
