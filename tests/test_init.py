@@ -147,6 +147,7 @@ def test_init_with_masks_writes_the_tuned_pipeline(dataset, tmp_path):
     assert max(geo.remesh.at) < geo.texture.at < loaded.optimize.iterations
     assert loaded.output.export == ["mitsuba", "gltf", "obj", "blender"]
     assert loaded.integrator.get("hide_emitters") is True  # the targets' background is black
+    assert loaded.optimize.exposure.per_view is True  # photos from `invrender cameras` (issue 26)
     rules = plan(
         n_train=14,
         width=256,
@@ -252,3 +253,16 @@ def test_init_rules_scale_with_the_dataset():
     assert rules(width=1024, height=1024, mask_area=16 * 2e4).remesh_triangles == (
         rules().remesh_triangles
     )
+
+
+def test_init_turns_on_exposure_gains_for_photos_only(dataset, tmp_path):
+    """A dataset of `invrender cameras` (photos) gets a gain per photo; renders do not."""
+    rendered = _copy_without_masks(dataset, tmp_path / "rendered")
+    meta = json.loads((rendered / "transforms.json").read_text())
+    meta.pop("invrender_normalization", None)  # as a renderer writes it
+    (rendered / "transforms.json").write_text(json.dumps(meta))
+    for folder, expected in ((dataset, True), (rendered, False)):
+        cfg = tmp_path / f"{folder.name}.yaml"
+        res = run("init", folder, "--out", cfg)
+        assert res.exit_code == 0, res.output
+        assert load_config(cfg).config.optimize.exposure.per_view is expected, folder

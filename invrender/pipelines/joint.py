@@ -166,7 +166,11 @@ class JointPipeline(Pipeline):
         mesh = next(iter(geometry.meshes.values()))
         mesh.vertices = current_vertices(mesh)
         mesh.anchor = mesh.vertices.copy()  # frozen: a resumed run restores this shape
-        retired = [k for k in opt.keys() if k not in self._active_keys_after()]
+        # Only this pipeline's own variables retire; the run's (exposure gains, camera
+        # corrections) stay in the optimizer.
+        owned = {k for p in self.parts.values() for g in p.groups for k in g.keys}
+        after = self._active_keys_after()
+        retired = [k for k in opt.keys() if k in owned and k not in after]
         self.surface.bake(self.ctx, mesh.vertices, mesh.faces)
         for key in retired:
             del opt[key]

@@ -11,6 +11,7 @@ export format.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -101,6 +102,7 @@ def write_init_config(dataset: Path, out: Path, pipeline: str = "joint") -> str:
     from invrender.geometry.shapes import fit_sphere_to_cameras, mask_width_fraction
 
     split = _split_views(Path(dataset), key)
+    photos = _is_photo_capture(Path(value), frames)
     masks, mask_images = _masks(frames)
     width, height = _image_size(first)
     fovs = [math.degrees(f.camera.camera_angle_x) for f in frames]
@@ -172,6 +174,12 @@ def write_init_config(dataset: Path, out: Path, pipeline: str = "joint") -> str:
         if geometric
         else "",
         export=_exports(pipeline),
+        per_view=str(photos).lower(),
+        exposure_note=(
+            "an RGB gain per photo: phones change exposure and white balance"
+            if photos
+            else "true for photos whose exposure or white balance differ"
+        ),
         params=_params(pipeline, rules) if geometric else PARAMS_OMITTED,
     )
     write_text(out, text)
@@ -181,6 +189,19 @@ def write_init_config(dataset: Path, out: Path, pipeline: str = "joint") -> str:
         f"{start}, {rules.work_width}x{rules.work_height} px"
         + (f", {rules.iterations} iterations" if geometric else "")
     )
+
+
+def _is_photo_capture(source: Path, frames: list[Frame]) -> bool:
+    """Photos (a dataset of `invrender cameras`, or JPEG files) rather than renders: their
+    exposure and white balance may change from one to the next."""
+    if frames and frames[0].image.suffix.lower() in (".jpg", ".jpeg"):
+        return True
+    if source.is_file() and source.suffix == ".json":
+        try:
+            return "invrender_normalization" in json.loads(source.read_text())
+        except (OSError, ValueError):
+            return False
+    return False
 
 
 def _split_views(dataset: Path, key: str) -> tuple[int, int] | None:
@@ -348,6 +369,7 @@ optimize:
   spp: 4
   views_per_iter: 2
   loss: l1
+  exposure: {{per_view: {per_view}}}    # {exposure_note}
 {params}{geometry}output:
   preview_every: 50
   checkpoint_every: 100
