@@ -133,3 +133,17 @@ def test_export_writes_the_refined_cameras(refined, tmp_path_factory) -> None:
     exported = summary["exported"]["cameras"][0]
     assert exported.endswith("transforms.json")
     assert np.allclose(cameras[0].to_world, truth[0].to_world)  # the reference is as given
+
+
+def test_refinement_with_a_silhouette_term_is_refused(tmp_path, variant) -> None:
+    cfg = tiny_example(
+        tmp_path,
+        "shape",
+        optimize__cameras={"refine": True},
+        geometry__mask_weight=1.0,
+        geometry__reference=None,
+    )
+    result = CliRunner().invoke(main, ["optimize", str(cfg), "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert "optimize.cameras.refine: the silhouette term" in result.output
+    assert not (tmp_path / "run").exists()

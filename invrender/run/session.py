@@ -86,6 +86,14 @@ def prepare(loaded: LoadedConfig, variant: str | None = None, progress: bool = T
         CameraCorrections(
             cfg.optimize.cameras, dataset, str(loaded.path), cfg.integrator.get("type", "")
         )
+        if cfg.geometry is not None and cfg.geometry.mask_weight > 0:
+            raise ConfigError(
+                [
+                    f"{loaded.path}: optimize.cameras.refine: the silhouette term "
+                    "(geometry.mask_weight) renders the cameras as given, not as refined; set "
+                    "geometry.mask_weight: 0, or optimize.cameras.refine: false"
+                ]
+            )
     pipeline, integrator = _assemble(loaded, dataset, validate=True)
     sensors, targets, weights = device_views(dataset, cfg.optimize.spp)
     return Session(loaded, active, dataset, pipeline, integrator, sensors, targets, weights)
