@@ -173,20 +173,20 @@ def masked_psnr_from_eval(run: Path, obj: Path) -> float | None:
 
 
 def relight(run: Path, obj: Path, out: Path, log: Path) -> float | None:
-    """Relit PSNR through ``invrender relight`` (another engineer's command), when present."""
+    """Relit PSNR over the object mask (sRGB) through ``invrender relight``, test views under the
+    benchmark's second HDRI."""
     targets = obj / "relight" / RELIGHT_HDRI
     envmap = obj / "gt" / f"envmap_{RELIGHT_HDRI}.exr"
-    args = ["relight", str(run), "--envmap", str(envmap), "--targets", str(targets)]
+    # The benchmark's world is Blender's (Z up): the sky turns with it (object.json's
+    # mitsuba_to_world).
+    args = ["relight", str(run), "--envmap", str(envmap), "--targets", str(targets), "--up", "z"]
     if invrender(*args, "--out", str(out), log=log) != 0:
         return None
-    for name in ("summary.json", "relight.json", "metrics.json"):
-        path = out / name
-        if path.is_file():
-            data = json.loads(path.read_text())
-            for key in ("psnr_masked", "psnr"):
-                if isinstance(data.get(key), (int, float)):
-                    return float(data[key])
-    return None
+    path = out / "relight.json"
+    if not path.is_file():
+        return None
+    value = json.loads(path.read_text()).get("metrics", {}).get("psnr_mask")
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def collect_object(obj: Path, work: Path) -> dict:
