@@ -113,6 +113,14 @@ def test_reparam_refuses_rotating_normals_forward_and_differentiates_them_in_rev
     assert result.bwd_err < 2e-5, result  # Mitsuba's threshold
 
 
+def test_reparam_forward_mode_moves_smooth_meshes(refs) -> None:
+    """A moving smooth mesh's normals follow its positions: not the refused normals case."""
+    name = "translate_sphere_emitter_on_black"
+    result = _run(name, "reparam", refs, fwd_spp=32, seeds=1, bwd_spp=16)
+    assert result.fwd_status == "ok", result.fwd_message
+    assert result.cosine > 0.9, result
+
+
 @pytest.mark.parametrize("integrator", ["edge_sampling", "reparam"])
 def test_silhouette_of_a_translating_emitter(refs, integrator: str) -> None:
     name = "translate_rectangle_emitter_on_black"

@@ -58,12 +58,17 @@ NORMALS_FORWARD_REFUSAL = (
 
 
 def normals_differentiated(scene: mi.Scene) -> mi.Shape | None:
-    """The first mesh whose vertex normals carry gradients, if any."""
+    """The first mesh whose vertex normals carry gradients of their own, if any.
+
+    A moving smooth mesh's normals carry its positions' gradients too (Mitsuba recomputes
+    them from the positions); only normals differentiated while the positions are not count.
+    """
     import drjit as dr
 
     for shape in scene.shapes():
         if shape.is_mesh() and shape.has_vertex_normals():
-            if dr.grad_enabled(shape.vertex_normals_buffer()):
+            normals = dr.grad_enabled(shape.vertex_normals_buffer())
+            if normals and not dr.grad_enabled(shape.vertex_positions_buffer()):
                 return shape
     return None
 
