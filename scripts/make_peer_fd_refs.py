@@ -7,8 +7,8 @@ configuration's step (Mitsuba's ``ref_fd_epsilon``), the same seeds on both side
 independent halves of SPP samples each. Stored per configuration: the image (float32,
 ``<name>``), its mean in float64 (``mean_<name>``, for the reverse-mode check) and the
 Mitsuba-style forward error of one half against the mean of both (``noise_<name>``: the
-reference's own noise floor, which an estimator's error cannot go below). Run time: about
-RUN_TIME on 2 cores.
+reference's own noise floor, which an estimator's error cannot go below). Run time: 4.5 min
+wall on 2 cores shared with other jobs (load about 5).
 
     PYTHONPATH=$PWD python scripts/make_peer_fd_refs.py                 # all
     PYTHONPATH=$PWD python scripts/make_peer_fd_refs.py crop_window ... # only these, keep others

@@ -142,12 +142,11 @@ def test_peer_suite_at_full_spp(refs, name: str, integrator: str) -> None:
     from scripts.fixtures import peer_reasons
 
     result = _run(name, integrator, refs)
-    for status, message in ((result.fwd_status, result.fwd_message),) + (
-        (result.bwd_status, result.bwd_message),
-    ):
+    modes = [(result.fwd_status, result.fwd_message), (result.bwd_status, result.bwd_message)]
+    for status, message in modes:
         assert status != "crash", message
         if status == "refused":
             assert "\n" not in message and message.startswith(integrator + ":"), message
-    reason = peer_reasons.REASONS.get((name, integrator))
     if result.failures:
+        reason = peer_reasons.REASONS.get((name, integrator))
         assert reason, f"unexplained failure: {result.failures}"
