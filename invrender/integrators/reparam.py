@@ -19,9 +19,12 @@ from invrender.integrators import reparam_border
 from invrender.integrators.plugin_props import prop_float, prop_int
 from invrender.integrators.refusals import (
     CAMERA_REFUSAL,
+    NORMALS_FORWARD_REFUSAL,
+    IntegratorRefusal,
     camera_moves,
     check_integrator,
     moving_shapes,
+    normals_differentiated,
     shape_label,
 )
 from invrender.integrators.reparam_outline import warp_ray_outline
@@ -494,6 +497,13 @@ class ReparamIntegrator(RBIntegrator):
     ) -> mi.TensorXf:
         """Forward-mode derivative image: path term (splatted) + camera-warp term."""
         check_integrator(self, scene, moving_shapes(scene))
+        # Issue 25: forward mode crashed in Dr.Jit (isolate_grad) on a plane whose shading
+        # normals rotate (Mitsuba's rotate_shading_normals_plane); reverse mode is right.
+        rotating = normals_differentiated(scene)
+        if rotating is not None:
+            raise IntegratorRefusal(
+                NORMALS_FORWARD_REFUSAL.format(name="reparam", shape=shape_label(rotating))
+            )
         seed = int(seed)
         with dr.suspend_grad():
             sensor, film, primal = self._primal_and_lanes(scene, sensor, seed, spp)
