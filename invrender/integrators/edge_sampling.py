@@ -646,7 +646,7 @@ class _ShadowEdges:
     v0p: mi.Point3f
     v1p: mi.Point3f
     shape: mi.ShapePtr
-    chosen: list  # (mesh, v0, v1, mine: lanes whose edge is on the mesh)
+    chosen: list  # (mesh, v0, v1, w0, w1, mine: lanes whose edge is on the mesh)
 
 
 @dataclass
@@ -801,7 +801,9 @@ def _chosen_edges(cand: shadow_edges.EdgeCandidates, lanes: _ShadowLanes) -> _Sh
         edge_shape[mine] = mi.ShapePtr(mesh)
         v0 = dr.gather(mi.UInt32, cand.v0, k, mine)
         v1 = dr.gather(mi.UInt32, cand.v1, k, mine)
-        chosen.append((mesh, v0, v1, mine))
+        w0 = dr.gather(mi.UInt32, cand.w0, k, mine)
+        w1 = dr.gather(mi.UInt32, cand.w1, k, mine)
+        chosen.append((mesh, v0, v1, w0, w1, mine))
     return _ShadowEdges(v0p, v1p, edge_shape, chosen)
 
 
@@ -876,10 +878,11 @@ def _shadow_alpha(
     # Stubs: mi.Bool is declared apart from the drjit Bool ray_intersect() takes (same type).
     p = scene.ray_intersect(dr.detach(lanes.ray), lanes.active).p  # type: ignore[call-overload]
     alpha -= dr.dot(dr.detach(geometry.n_e), p) * dr.detach(inv_dist)
-    for mesh, v0, v1, mine in edges.chosen:
+    for mesh, v0, v1, w0, w1, mine in edges.chosen:
         buf = mesh.vertex_positions_buffer()
-        q0 = sil.gather_points(buf, v0, mine)
-        q1 = sil.gather_points(buf, v1, mine)
+        # Seam copies averaged, as for primary edges (_edge_end).
+        q0 = 0.5 * (sil.gather_points(buf, v0, mine) + sil.gather_points(buf, w0, mine))
+        q1 = 0.5 * (sil.gather_points(buf, v1, mine) + sil.gather_points(buf, w1, mine))
         n_att = dr.cross(q0 - p, q1 - p)
         alpha += dr.select(mine, dr.dot(n_att, dr.detach(geometry.omega)), 0.0)
     return alpha / dr.detach(dr.select(lanes.active, geometry.n_len, 1.0))
