@@ -5,7 +5,9 @@ One entry per reference scene used by tests/test_edge_sampling.py (path tracer, 
 on both sides of the difference, 4 x 1024 spp at 32 x 32 px, step h = 0.01), plus the
 silhouette scene with a gaussian filter and ``sample_border``, and the ball-shadow scenes
 (box filter, ``sample_border``), for which direct_projective's reverse-mode spread across
-seeds is stored too (``dp_spread_<case>``). Takes a few minutes on 2 cores.
+seeds is stored too (``dp_spread_<case>``), and the issue-25 meshes seen directly
+(``NOISE_CASES``: step 0.005, two halves, their noise stored as ``noise_<case>``; used by
+tests/test_edge_smooth_meshes.py). Takes a few minutes on 2 cores.
 
     PYTHONPATH=$PWD python scripts/make_edge_fd_refs.py              # all cases
     PYTHONPATH=$PWD python scripts/make_edge_fd_refs.py ball_shadow  # only these, keep others
@@ -38,6 +40,8 @@ CASES = {
     "emitter_sphere": {},
     "emitter_sphere_scale": {},
     "emitter_sphere_camera": {},
+    # Issue 25: a flat emissive quad half out of the view (Mitsuba's rectangle on black).
+    "emitter_quad": {},
 }
 # Cases averaged over many seeds in the tests: a smaller step (the derivative image of a
 # gaussian film is smooth over a pixel), two independent halves of PASSES_HALF passes each,
@@ -46,6 +50,7 @@ NOISE_CASES = {
     "emitter_sphere": 0.005,
     "emitter_sphere_scale": 0.005,
     "emitter_sphere_camera": 0.005,
+    "emitter_quad": 0.005,
 }
 PASSES_HALF = 8
 # Cases whose reverse-mode spread across seeds is also recorded for direct_projective

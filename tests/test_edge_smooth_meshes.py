@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "edge_fd_refs.npz")
-CASES = ["emitter_sphere", "emitter_sphere_scale", "emitter_sphere_camera"]
+# The flat quad, half out of the view, is Mitsuba's rectangle emitter on black (reported
+# biased in issue 25; not so here).
+CASES = ["emitter_sphere", "emitter_sphere_scale", "emitter_sphere_camera", "emitter_quad"]
 SEEDS = 8
 SPP = 4
 
