@@ -5,7 +5,9 @@ One entry per reference scene used by tests/test_edge_sampling.py (path tracer, 
 on both sides of the difference, 4 x 1024 spp at 32 x 32 px, step h = 0.01), plus the
 silhouette scene with a gaussian filter and ``sample_border``, and the ball-shadow scenes
 (box filter, ``sample_border``), for which direct_projective's reverse-mode spread across
-seeds is stored too (``dp_spread_<case>``). Takes a few minutes on 2 cores.
+seeds is stored too (``dp_spread_<case>``), and the issue-25 meshes seen directly
+(``NOISE_CASES``: step 0.005, two halves, their noise stored as ``noise_<case>``; used by
+tests/test_edge_smooth_meshes.py). Takes a few minutes on 2 cores.
 
     PYTHONPATH=$PWD python scripts/make_edge_fd_refs.py              # all cases
     PYTHONPATH=$PWD python scripts/make_edge_fd_refs.py ball_shadow  # only these, keep others
@@ -33,7 +35,24 @@ CASES = {
     "ball_shadow_two_sided": {"two_sided": True},
     "ball_shadow_light_visible": {"light_visible": True},
     "ball_shadow_blocker_visible": {"blocker_visible": True},
+    # Issue 25: a smooth-normal emissive sphere with split seam vertices (as an OBJ file
+    # loads) translating, scaling, and under a moving camera; gaussian filter, border.
+    "emitter_sphere": {},
+    "emitter_sphere_scale": {},
+    "emitter_sphere_camera": {},
+    # Issue 25: a flat emissive quad half out of the view (Mitsuba's rectangle on black).
+    "emitter_quad": {},
 }
+# Cases averaged over many seeds in the tests: a smaller step (the derivative image of a
+# gaussian film is smooth over a pixel), two independent halves of PASSES_HALF passes each,
+# and the halves' relative difference stored as ``noise_<case>`` (the reference's noise).
+NOISE_CASES = {
+    "emitter_sphere": 0.005,
+    "emitter_sphere_scale": 0.005,
+    "emitter_sphere_camera": 0.005,
+    "emitter_quad": 0.005,
+}
+PASSES_HALF = 8
 # Cases whose reverse-mode spread across seeds is also recorded for direct_projective
 # (tests/test_edge_sampling.py asserts edge_sampling's is at most twice it).
 SPREAD_CASES = [c for c in CASES if c.startswith("ball_shadow")]
@@ -80,9 +99,19 @@ def main() -> None:
             continue
         start = time.perf_counter()
         loaded = fd.load(scenes.build(scene_name(case), res=32, **kwargs))
-        refs[case] = fd.fd_derivative(loaded, STEP, spp=SPP, seed=11, passes=PASSES).astype(
-            np.float32
-        )
+        if case in NOISE_CASES:
+            half_a, half_b = (
+                fd.fd_derivative(loaded, NOISE_CASES[case], spp=SPP, seed=s, passes=PASSES_HALF)
+                for s in (11, 12)
+            )
+            refs[case] = (0.5 * (half_a + half_b)).astype(np.float32)
+            noise = 0.5 * np.linalg.norm(half_a - half_b) / np.linalg.norm(refs[case])
+            refs["noise_" + case] = np.float64(noise)
+            print(f"  reference noise {noise:.4f}")
+        else:
+            refs[case] = fd.fd_derivative(loaded, STEP, spp=SPP, seed=11, passes=PASSES).astype(
+                np.float32
+            )
         if case in SPREAD_CASES:
             weights = fd.loss_weights(refs[case].shape)
             g_ref = fd.image_loss_gradient(refs[case], weights)

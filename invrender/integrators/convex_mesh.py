@@ -75,10 +75,11 @@ def is_convex(mesh: Any) -> bool:
         # this kernel at every step of an optimization.
         tol = dr.opaque(mi.Float, RELATIVE_TOLERANCE * float(dr.norm(box.max - box.min)))
         convex = mi.Bool(True)
-        for near, far in ((edges.f0, edges.f1), (edges.f1, edges.f0)):
+        for near, far, second in ((edges.f0, edges.f1, True), (edges.f1, edges.f0, False)):
             normal = sil.face_normals(mesh, near, pos)
             tri = dr.gather(mi.Vector3u, mesh.faces_buffer(), far)
-            opposite = sil.gather_points(pos, tri.x + tri.y + tri.z - edges.v0 - edges.v1)
+            e0, e1 = edges.ends_in(second)
+            opposite = sil.gather_points(pos, tri.x + tri.y + tri.z - e0 - e1)
             # NaN (a degenerate face) compares false: not counted as convex.
             convex &= dr.dot(normal, opposite - p0) <= tol * dr.norm(normal)
         return dr.width(convex) > 0 and bool(dr.all(convex))

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple, Protocol, cast
 import drjit as dr
 import mitsuba as mi
 
+from invrender.integrators import shading_horizon as horizon
 from invrender.integrators import shadow_edges
 from invrender.integrators import silhouette as sil
 from invrender.integrators.film_filter import FilmFootprint
@@ -309,6 +310,8 @@ class _EdgePoints:
     e: Any  # mi.UInt32: the edge
     v0: Any  # mi.UInt32: its vertices
     v1: Any
+    w0: Any  # mi.UInt32 | None: their copies in the edge's second face (seams)
+    w1: Any
     positions: Any  # mi.Float: the mesh's vertex positions
     a: Any  # mi.Point2f: projected end points
     b: Any
@@ -334,19 +337,128 @@ def _primary_terms(
     budget = per_pixel * footprint.size[0] * footprint.size[1]
 
     per_mesh = []
+    horizons = []
     with dr.suspend_grad():
         for mesh in meshes:
             found = _silhouette(mesh, camera, eye, lo, hi, integrator.crease_weight)
             if found is not None:
                 per_mesh.append(found)
-    grand_total = sum(item.total for item in per_mesh)
+            curve = _horizon(mesh, camera, eye, lo, hi)
+            if curve is not None:
+                horizons.append(curve)
+    grand_total = sum(item.total for item in per_mesh) + sum(h.total for h in horizons)
     terms = []
     for salt, cand in enumerate(per_mesh):
         count = max(1, round(budget * cand.total / grand_total))
         terms.append(
-            _primary_term(integrator, scene, sensor, footprint, camera, cand, seed, count, salt)
+            _primary_term(
+                integrator, scene, sensor, footprint, camera, eye, cand, seed, count, salt
+            )
+        )
+    for salt, curve in enumerate(horizons):
+        count = max(1, round(budget * curve.total / grand_total))
+        terms.append(
+            _horizon_term(
+                integrator, scene, sensor, footprint, camera, eye, curve, seed, count, salt
+            )
         )
     return terms
+
+
+@dataclass
+class _Horizon:
+    """One mesh's shading-horizon chords and their projected lengths clipped to the film."""
+
+    mesh: Any  # mi.Mesh
+    faces: horizon.HorizonFaces
+    length: Any  # mi.Float per chord
+    t0: Any  # mi.Float per chord: clipped parameter range
+    t1: Any
+    total: float
+
+
+def _horizon(
+    mesh: Any,
+    camera: sil.Pinhole,
+    eye: mi.Point3f,
+    lo: tuple[float, float],
+    hi: tuple[float, float],
+) -> _Horizon | None:
+    """Chords of the shading horizon of a smooth-normal mesh (see shading_horizon.py)."""
+    faces = horizon.horizon_faces(mesh, eye)
+    if faces is None:
+        return None
+    pos = dr.detach(mesh.vertex_positions_buffer())
+    c0, c1 = horizon.chord(pos, dr.detach(mesh.vertex_normals_buffer()), faces, eye)
+    a, va = camera.project(c0)
+    b, vb = camera.project(c1)
+    t0, t1 = sil.clip_segment(a, b, lo, hi)
+    length = dr.select(va & vb & (t1 > t0), (t1 - t0) * dr.norm(b - a), 0.0)
+    total = float(dr.sum(length)[0]) if dr.width(length) else 0.0
+    if not total > 0.0:
+        return None
+    return _Horizon(mesh, faces, length, t0, t1, total)
+
+
+def _horizon_term(
+    integrator: _Integrator,
+    scene: mi.Scene,
+    sensor: mi.Sensor,
+    footprint: FilmFootprint,
+    camera: sil.Pinhole,
+    eye: mi.Point3f,
+    curve: _Horizon,
+    seed: Any,
+    count: int,
+    salt: int,
+) -> _Term:
+    """``count`` samples on one mesh's horizon chords, stratified over their length."""
+    sampler = _sampler(sensor, seed, count, 0x4A5B + 17 * salt)
+    mesh = curve.mesh
+    with dr.suspend_grad():
+        distr = mi.DiscreteDistribution(curve.length)
+        strata = dr.arange(mi.Float, count)
+        u_strat = (strata + sampler.next_1d()) * dr.opaque(mi.Float, 1.0 / count)
+        k, u = distr.sample_reuse(dr.minimum(u_strat, dr.one_minus_epsilon(mi.Float)))
+        faces = horizon.gather_faces(curve.faces, k)
+        pos = dr.detach(mesh.vertex_positions_buffer())
+        c0, c1 = horizon.chord(pos, dr.detach(mesh.vertex_normals_buffer()), faces, eye)
+        a, _ = camera.project(c0)
+        b, _ = camera.project(c1)
+        x = dr.lerp(
+            a, b, dr.lerp(dr.gather(mi.Float, curve.t0, k), dr.gather(mi.Float, curve.t1, k), u)
+        )
+        d = b - a
+        inv_len = dr.rcp(dr.norm(d))
+        normal = mi.Vector2f(-d.y, d.x) * inv_len
+        # Probes stay inside the triangle: a quarter of x's distance to its edge lines.
+        tri = dr.gather(mi.Vector3u, mesh.faces_buffer(), faces.face)
+        corners = [camera.project(sil.gather_points(pos, v))[0] for v in (tri.x, tri.y, tri.z)]
+        dist = dr.minimum(
+            horizon.line_distance(x, corners[0], corners[1]),
+            dr.minimum(
+                horizon.line_distance(x, corners[1], corners[2]),
+                horizon.line_distance(x, corners[2], corners[0]),
+            ),
+        )
+        eps = dr.clip(0.25 * dist, 1e-4, integrator.edge_epsilon)
+        active = mi.Bool(True)
+        sampler_minus = sampler.clone()
+        f_plus = _radiance(integrator, scene, sensor, footprint, x + eps * normal, sampler, active)
+        f_minus = _radiance(
+            integrator, scene, sensor, footprint, x - eps * normal, sampler_minus, active
+        )
+        # Stubs: Spectrum * mi.Float (mi.Float is declared apart from drjit's Float).
+        weight = (f_plus - f_minus) * dr.opaque(mi.Float, curve.total / count)  # type: ignore[operator]
+        active = dr.any(weight != 0.0)
+    # AD-attached: the chord follows the vertices (and normals, if they derive from them).
+    c0, c1 = horizon.chord(mesh.vertex_positions_buffer(), mesh.vertex_normals_buffer(), faces, eye)
+    a_att, _ = camera.project(c0)
+    b_att, _ = camera.project(c1)
+    d_att = b_att - a_att
+    rel = dr.detach(x) - a_att
+    alpha = (d_att.x * rel.y - d_att.y * rel.x) * dr.detach(inv_len)
+    return _Term(x, weight, alpha, active)
 
 
 def _silhouette(
@@ -386,6 +498,7 @@ def _primary_term(
     sensor: mi.Sensor,
     footprint: FilmFootprint,
     camera: sil.Pinhole,
+    eye: mi.Point3f,
     cand: _Silhouette,
     seed: Any,
     count: int,
@@ -403,10 +516,10 @@ def _primary_term(
             pts.positions,
             cand.edges,
             pts.e,
-            pts.v0,
-            pts.v1,
             pts.a,
             pts.b,
+            pts.x,
+            eye,
             pts.inv_len,
             integrator.edge_epsilon,
         )
@@ -441,6 +554,10 @@ def _edge_points(
     e = dr.gather(mi.UInt32, cand.idx, k)
     v0 = dr.gather(mi.UInt32, cand.edges.v0, e)
     v1 = dr.gather(mi.UInt32, cand.edges.v1, e)
+    w0 = w1 = None
+    if cand.edges.w0 is not None:
+        w0 = dr.gather(mi.UInt32, cand.edges.w0, e)
+        w1 = dr.gather(mi.UInt32, cand.edges.w1, e)
     pos = dr.detach(cand.mesh.vertex_positions_buffer())
     a, _ = camera.project(sil.gather_points(pos, v0))
     b, _ = camera.project(sil.gather_points(pos, v1))
@@ -449,32 +566,57 @@ def _edge_points(
     d = b - a
     inv_len = dr.rcp(dr.norm(d))
     normal = mi.Vector2f(-d.y, d.x) * inv_len
-    return _EdgePoints(e, v0, v1, pos, a, b, x, inv_len, normal)
+    return _EdgePoints(e, v0, v1, w0, w1, pos, a, b, x, inv_len, normal)
 
 
 def _edge_alpha(mesh: Any, camera: sil.Pinhole, pts: _EdgePoints) -> mi.Float:
-    """The only AD-attached part: alpha at the (fixed) sample point."""
+    """The only AD-attached part: alpha at the (fixed) sample point.
+
+    A seam edge's end points are the mean of their copies in both faces (the same points):
+    reverse mode then shares the gradient between the copies instead of giving one all.
+    """
     buf = mesh.vertex_positions_buffer()
-    a_att, _ = camera.project(sil.gather_points(buf, pts.v0))
-    b_att, _ = camera.project(sil.gather_points(buf, pts.v1))
+    a_att, _ = camera.project(_edge_end(buf, pts.v0, pts.w0))
+    b_att, _ = camera.project(_edge_end(buf, pts.v1, pts.w1))
     d_att = b_att - a_att
     alpha = dr.detach(pts.x) - a_att
     return (d_att.x * alpha.y - d_att.y * alpha.x) * dr.detach(pts.inv_len)
 
 
-def _probe_offset(camera, mesh, pos, edges, e, v0, v1, a, b, inv_len, max_offset) -> mi.Float:
+def _edge_end(buf: Any, v: Any, w: Any) -> mi.Point3f:
+    """AD-attached end point of an edge: vertex ``v`` (face f0), averaged with its copy
+    ``w`` in face f1 on a seam."""
+    p = sil.gather_points(buf, v)
+    if w is None:
+        return p
+    return 0.5 * (p + sil.gather_points(buf, w))
+
+
+def _probe_offset(camera, mesh, pos, edges, e, a, b, x, eye, inv_len, max_offset) -> mi.Float:
     """Screen offset of the two probe rays: at most a quarter of the projected height of
     the edge's adjacent faces, so a probe never jumps over a thin (grazing) neighbour face
     onto another discontinuity (e.g. from a crease next to the outline across the outline).
     """
     height = mi.Float(max_offset * 4.0)
-    for faces in (edges.f0, edges.f1):
+    for second, faces in ((False, edges.f0), (True, edges.f1)):
         f = dr.gather(mi.UInt32, faces, e)
         tri = dr.gather(mi.Vector3u, mesh.faces_buffer(), f)
-        third = tri.x + tri.y + tri.z - v0 - v1
+        ends = edges.ends_in(second)
+        third = (
+            tri.x
+            + tri.y
+            + tri.z
+            - dr.gather(mi.UInt32, ends[0], e)
+            - dr.gather(mi.UInt32, ends[1], e)
+        )
         c, valid = camera.project(sil.gather_points(pos, third))
         h = dr.abs((b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x)) * inv_len
         height = dr.minimum(height, dr.select(valid, h, height))
+        if mesh.has_vertex_normals():
+            # Nor over the dark band inside a smooth-normal outline (shading_horizon.py).
+            normals = dr.detach(mesh.vertex_normals_buffer())
+            gap = horizon.distance_to_face_horizon(mesh, camera, f, pos, normals, eye, x)
+            height = dr.minimum(height, gap)
     return dr.clip(0.25 * height, 1e-4, max_offset)
 
 
@@ -504,7 +646,7 @@ class _ShadowEdges:
     v0p: mi.Point3f
     v1p: mi.Point3f
     shape: mi.ShapePtr
-    chosen: list  # (mesh, v0, v1, mine: lanes whose edge is on the mesh)
+    chosen: list  # (mesh, v0, v1, w0, w1, mine: lanes whose edge is on the mesh)
 
 
 @dataclass
@@ -659,7 +801,9 @@ def _chosen_edges(cand: shadow_edges.EdgeCandidates, lanes: _ShadowLanes) -> _Sh
         edge_shape[mine] = mi.ShapePtr(mesh)
         v0 = dr.gather(mi.UInt32, cand.v0, k, mine)
         v1 = dr.gather(mi.UInt32, cand.v1, k, mine)
-        chosen.append((mesh, v0, v1, mine))
+        w0 = dr.gather(mi.UInt32, cand.w0, k, mine)
+        w1 = dr.gather(mi.UInt32, cand.w1, k, mine)
+        chosen.append((mesh, v0, v1, w0, w1, mine))
     return _ShadowEdges(v0p, v1p, edge_shape, chosen)
 
 
@@ -734,10 +878,11 @@ def _shadow_alpha(
     # Stubs: mi.Bool is declared apart from the drjit Bool ray_intersect() takes (same type).
     p = scene.ray_intersect(dr.detach(lanes.ray), lanes.active).p  # type: ignore[call-overload]
     alpha -= dr.dot(dr.detach(geometry.n_e), p) * dr.detach(inv_dist)
-    for mesh, v0, v1, mine in edges.chosen:
+    for mesh, v0, v1, w0, w1, mine in edges.chosen:
         buf = mesh.vertex_positions_buffer()
-        q0 = sil.gather_points(buf, v0, mine)
-        q1 = sil.gather_points(buf, v1, mine)
+        # Seam copies averaged, as for primary edges (_edge_end).
+        q0 = 0.5 * (sil.gather_points(buf, v0, mine) + sil.gather_points(buf, w0, mine))
+        q1 = 0.5 * (sil.gather_points(buf, v1, mine) + sil.gather_points(buf, w1, mine))
         n_att = dr.cross(q0 - p, q1 - p)
         alpha += dr.select(mine, dr.dot(n_att, dr.detach(geometry.omega)), 0.0)
     return alpha / dr.detach(dr.select(lanes.active, geometry.n_len, 1.0))

@@ -47,6 +47,8 @@ class EdgeCandidates:
     f1: Any
     v0: Any  # mi.UInt32 vertex indices within the mesh (AD-attached re-gather)
     v1: Any
+    w0: Any  # mi.UInt32: their copies in face f1 (differ on seams, see MeshEdges)
+    w1: Any
     mesh_index: Any  # mi.UInt32
     distr: Any  # mi.DiscreteDistribution over edge length
     total_moving: float
@@ -76,6 +78,9 @@ def gather_candidates(meshes: list, static: list, viewpoints: list, all_edges: b
             pos = dr.detach(mesh.vertex_positions_buffer())
             v0 = dr.gather(mi.UInt32, edges.v0, idx)
             v1 = dr.gather(mi.UInt32, edges.v1, idx)
+            e0, e1 = edges.ends_in(True)
+            w0 = dr.gather(mi.UInt32, e0, idx)
+            w1 = dr.gather(mi.UInt32, e1, idx)
             f0 = dr.gather(mi.UInt32, edges.f0, idx)
             f1 = dr.gather(mi.UInt32, edges.f1, idx)
             p0 = sil.gather_points(pos, v0)
@@ -97,6 +102,8 @@ def gather_candidates(meshes: list, static: list, viewpoints: list, all_edges: b
                     f1=f1,
                     v0=v0,
                     v1=v1,
+                    w0=w0,
+                    w1=w1,
                     length=length,
                     total=total,
                 )
@@ -127,6 +134,8 @@ def gather_candidates(meshes: list, static: list, viewpoints: list, all_edges: b
         f1=cat["f1"],
         v0=cat["v0"],
         v1=cat["v1"],
+        w0=cat["w0"],
+        w1=cat["w1"],
         mesh_index=mesh_index,
         distr=mi.DiscreteDistribution(cat["length"]),
         total_moving=total_moving,

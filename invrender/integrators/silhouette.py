@@ -44,14 +44,44 @@ def edge_topology_arrays(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class MeshEdges:
-    """Dr.Jit copies of one mesh's edge topology."""
+    """Dr.Jit copies of one mesh's edge topology, with vertices welded by position.
 
-    v0: Any  # mi.UInt32, first vertex of each edge
+    A mesh loaded from an OBJ file with texture coordinates (Mitsuba's ``sphere.obj``) has
+    separate vertex copies at the same position along its UV seams; unwelded, every seam
+    edge would be two boundary edges, drawn as outlines wherever they are (issue 25: a
+    seed-independent bias of 0.39 on a smooth sphere whose seam runs along its outline).
+    Each edge keeps the vertex indices it has in either face (``v0, v1`` in ``f0``;
+    ``w0, w1`` in ``f1``, the same unless the edge lies on a seam).
+    """
+
+    v0: Any  # mi.UInt32, first vertex of each edge (its index in face f0)
     v1: Any  # mi.UInt32
     f0: Any  # mi.UInt32, first adjacent face
     f1: Any  # mi.UInt32, second adjacent face (== f0 where boundary)
     boundary: Any  # mi.Bool
     count: int
+    w0: Any = None  # mi.UInt32: v0's copy in face f1 (None: no seams, use v0)
+    w1: Any = None
+    # Vertices welded to another (original index, index it was welded to): the weld holds
+    # while those keep the same positions, checked once per position buffer.
+    welded: tuple[Any, Any] | None = None
+    checked: int = -1
+
+    @property
+    def seam(self) -> Any:
+        """mi.Bool per edge: the two faces hold different copies of its vertices."""
+        import drjit as dr
+        import mitsuba as mi
+
+        if self.w0 is None:
+            return dr.zeros(mi.Bool, self.count)
+        return (self.w0 != self.v0) | (self.w1 != self.v1)
+
+    def ends_in(self, second_face: bool) -> tuple[Any, Any]:
+        """The edge's vertex indices as face f1 (``second_face``) or f0 holds them."""
+        if second_face and self.w0 is not None:
+            return self.w0, self.w1
+        return self.v0, self.v1
 
 
 _TOPOLOGY_CACHE: dict[tuple, MeshEdges] = {}
@@ -72,23 +102,82 @@ def per_topology(cache: dict, mesh: Any, build: Callable[[np.ndarray], Any]) -> 
 
 
 def mesh_edges(mesh: Any) -> MeshEdges:
-    """Edge topology of ``mesh`` (cached, see :func:`per_topology`)."""
-    return per_topology(_TOPOLOGY_CACHE, mesh, _build_mesh_edges)
+    """Edge topology of ``mesh`` with coincident vertices welded (cached per topology; the
+    weld is checked again, and the topology rebuilt, when the positions change)."""
+    import drjit as dr
+
+    def build(faces: np.ndarray) -> MeshEdges:
+        pos = np.array(dr.detach(mesh.vertex_positions_buffer()), dtype=np.float32)
+        return _build_mesh_edges(faces, pos.reshape(-1, 3))
+
+    edges = per_topology(_TOPOLOGY_CACHE, mesh, build)
+    if edges.welded is None:
+        return edges
+    buf = mesh.vertex_positions_buffer()
+    if edges.checked == buf.index:
+        return edges
+    with dr.suspend_grad():
+        pos = dr.detach(buf)
+        a, b = edges.welded
+        same = dr.all(gather_points(pos, a) == gather_points(pos, b), axis=None)
+    if not bool(same):  # the copies came apart: weld again at the new positions
+        faces = np.array(dr.detach(mesh.faces_buffer()), dtype=np.int64)
+        rebuilt = _build_mesh_edges(faces, np.array(pos, dtype=np.float32).reshape(-1, 3))
+        for key, value in _TOPOLOGY_CACHE.items():
+            if value is edges:
+                _TOPOLOGY_CACHE[key] = rebuilt
+        edges = rebuilt
+    edges.checked = buf.index
+    return edges
 
 
-def _build_mesh_edges(faces: np.ndarray) -> MeshEdges:
+def weld_map(positions: np.ndarray) -> np.ndarray:
+    """For each vertex, the lowest index of a vertex at exactly the same position."""
+    positions = np.ascontiguousarray(np.asarray(positions, dtype=np.float32).reshape(-1, 3))
+    if len(positions) == 0:
+        return np.zeros(0, dtype=np.int64)
+    _, first, inverse = np.unique(positions, axis=0, return_index=True, return_inverse=True)
+    return first[np.ravel(inverse)].astype(np.int64)
+
+
+def _ends_in_faces(
+    faces: np.ndarray, rep: np.ndarray, face: np.ndarray, ends: np.ndarray
+) -> np.ndarray:
+    """The original indices, in faces ``face``, of the vertices welded to ``ends``."""
+    tri = faces[face]  # (E, 3)
+    match = rep[tri] == ends[:, None]
+    return tri[np.arange(len(face)), np.argmax(match, axis=1)]
+
+
+def _build_mesh_edges(faces: np.ndarray, positions: np.ndarray | None = None) -> MeshEdges:
     import mitsuba as mi
 
-    edges, adj = edge_topology_arrays(faces)
+    faces = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    rep = weld_map(positions) if positions is not None else np.arange(faces.max(initial=-1) + 1)
+    welded_faces = rep[faces]
+    edges, adj = edge_topology_arrays(welded_faces)
     boundary = adj[:, 1] < 0
     f1 = np.where(boundary, adj[:, 0], adj[:, 1])
+    v0 = _ends_in_faces(faces, rep, adj[:, 0], edges[:, 0])
+    v1 = _ends_in_faces(faces, rep, adj[:, 0], edges[:, 1])
+    w0 = _ends_in_faces(faces, rep, f1, edges[:, 0])
+    w1 = _ends_in_faces(faces, rep, f1, edges[:, 1])
+
+    def u32(a: np.ndarray) -> Any:
+        return mi.UInt32(a.astype(np.uint32))
+
+    moved = np.nonzero(rep != np.arange(len(rep)))[0]
+    seams = bool(np.any(w0 != v0) or np.any(w1 != v1))
     return MeshEdges(
-        v0=mi.UInt32(edges[:, 0].astype(np.uint32)),
-        v1=mi.UInt32(edges[:, 1].astype(np.uint32)),
-        f0=mi.UInt32(adj[:, 0].astype(np.uint32)),
-        f1=mi.UInt32(f1.astype(np.uint32)),
+        v0=u32(v0),
+        v1=u32(v1),
+        f0=u32(adj[:, 0]),
+        f1=u32(f1),
         boundary=mi.Bool(boundary),
         count=len(edges),
+        w0=u32(w0) if seams else None,
+        w1=u32(w1) if seams else None,
+        welded=(u32(moved), u32(rep[moved])) if len(moved) else None,
     )
 
 
@@ -158,22 +247,31 @@ def _crease(n0: Any, n1: Any) -> Any:
 
 
 def crease_mask(mesh: Any, edges: MeshEdges, eye: Any) -> Any:
-    """Edges between two front-facing non-coplanar faces of a flat-shaded mesh.
+    """Edges between two front-facing faces where the shading jumps.
 
-    Flat shading makes the radiance jump across them, so they move like silhouettes.
+    On a flat-shaded mesh: every edge between non-coplanar faces. On a mesh with vertex
+    normals: seam edges whose vertex copies carry different normals (split normals, or
+    Mitsuba's own normals recomputed for each side of a UV seam).
     """
     import drjit as dr
     import mitsuba as mi
 
-    if mesh.has_vertex_normals():
-        return dr.zeros(mi.Bool, edges.count)
     with dr.suspend_grad():
         pos = dr.detach(mesh.vertex_positions_buffer())
         d = mi.Point3f(eye) - gather_points(pos, edges.v0)
         n0 = face_normals(mesh, edges.f0, pos)
         n1 = face_normals(mesh, edges.f1, pos)
-        front = (dr.dot(n0, d) > 0) & (dr.dot(n1, d) > 0)
-        return front & _crease(n0, n1) & ~edges.boundary
+        front = (dr.dot(n0, d) > 0) & (dr.dot(n1, d) > 0) & ~edges.boundary
+        if not mesh.has_vertex_normals():
+            return front & _crease(n0, n1)
+        if edges.w0 is None:
+            return dr.zeros(mi.Bool, edges.count)
+        normals = dr.detach(mesh.vertex_normals_buffer())
+        jump = mi.Bool(False)
+        for a, b in ((edges.v0, edges.w0), (edges.v1, edges.w1)):
+            na, nb = gather_points(normals, a), gather_points(normals, b)
+            jump |= dr.dot(na, nb) < (1.0 - 1e-5) * dr.norm(na) * dr.norm(nb)
+        return front & edges.seam & jump
 
 
 def is_silhouette_from(mesh: Any, edge_f0: Any, edge_f1: Any, boundary: Any, p0: Any, eye: Any):
