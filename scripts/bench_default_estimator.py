@@ -26,6 +26,8 @@ load average.
     python scripts/bench_default_estimator.py configs/shape.yaml \\
         --estimators direct_projective_sppi0 direct_projective --probe 10    # cost only
 
+``--iterations N`` shrinks the schedule of every run to N iterations first (the reference
+included; rows marked "short"): a cheaper comparison that is not the config's.
 ``--probe N`` runs only the first N iterations of the config with each estimator (schedule
 not scaled) and reports CPU seconds per iteration: the cost of an estimator too dear to run in
 full. Runs export only ``mitsuba`` (the mesh is all the metrics need). Run it under ``nice``.
@@ -157,8 +159,18 @@ def metrics(case: Case, run: Path) -> dict:
     return row
 
 
-def bench(case: Case, estimators: list[str], work: Path, tolerance: float, probe: int | None):
+def bench(
+    case: Case,
+    estimators: list[str],
+    work: Path,
+    tolerance: float,
+    probe: int | None,
+    iterations: int | None = None,
+) -> list[dict]:
     total = int(case.cfg["optimize"]["iterations"])
+    base: list[str] = []  # --iterations: every run on the shrunk schedule
+    if iterations is not None:
+        base, total = schedule_overrides(case.cfg, iterations), iterations
     rows = []
     if probe is not None:
         for name in estimators:
@@ -172,12 +184,12 @@ def bench(case: Case, estimators: list[str], work: Path, tolerance: float, probe
             rows.append(row)
             print(table([row]), flush=True)
         return rows
-    reference = run_once(case, estimators[0], work / estimators[0], [])
-    reference["mode"] = "reference (config as is)"
+    reference = run_once(case, estimators[0], work / estimators[0], base)
+    reference["mode"] = "reference (config as is)" if not base else f"reference ({total}: short)"
     rows.append(reference)
     print(table([reference]), flush=True)
     for name in estimators[1:]:
-        row = run_once(case, name, work / name, [])
+        row = run_once(case, name, work / name, base)
         row["mode"] = "equal iterations"
         rows.append(row)
         print(table([row]), flush=True)
@@ -245,6 +257,9 @@ def main() -> None:
         help="the first is the reference (default: direct_projective_sppi0 edge_sampling)",
     )
     parser.add_argument("--tolerance", type=float, default=0.1, help="CPU ratio left unscaled")
+    parser.add_argument(
+        "--iterations", type=int, default=None, help="short: the schedule shrunk to N (marked)"
+    )
     parser.add_argument("--probe", type=int, default=None, help="cost only: first N iterations")
     parser.add_argument("--work", type=Path, default=None, help="run folders (default /tmp/...)")
     parser.add_argument("--out", type=Path, default=None, help="append the table (markdown)")
@@ -253,7 +268,9 @@ def main() -> None:
     work = args.work or Path("/tmp") / f"bench_default_estimator-{stamp}"
     case = prepare(args.target, work)
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    rows = bench(case, args.estimators, work / case.name, args.tolerance, args.probe)
+    rows = bench(
+        case, args.estimators, work / case.name, args.tolerance, args.probe, args.iterations
+    )
     text = (
         f"{table(rows)}\n\n{case.config}, started {started}, {os.cpu_count()} CPUs, "
         f"load at the end {os.getloadavg()[0]:.1f}; run folders under {work}\n"
