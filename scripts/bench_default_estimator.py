@@ -198,7 +198,7 @@ def bench(
             continue
         scaled = max(10, round(total * ratio))
         row = run_once(case, name, work / f"{name}-{scaled}", schedule_overrides(case.cfg, scaled))
-        row["mode"] = f"equal CPU ({scaled} of {total} iterations, schedule scaled)"
+        row["mode"] = f"equal CPU ({scaled} iterations instead of {total}, schedule scaled)"
         rows.append(row)
         print(table([row]), flush=True)
     return rows
