@@ -161,6 +161,9 @@ def test_init_with_masks_writes_the_tuned_pipeline(dataset, tmp_path):
     lrs = {g.key: g.lr for g in loaded.optimize.params}
     assert 0.01 <= lrs["object.vertex_positions"] <= 0.1
     assert lrs["env.data"] == rules.sky_lr
+    texture = loaded.geometry.texture
+    assert texture.lr == texture.roughness.lr == rules.map_lr
+    assert texture.metallic.lr == pytest.approx(2 / 3 * rules.map_lr, abs=1e-3)
     assert run("check", cfg).exit_code == 0
 
 
@@ -249,6 +252,8 @@ def test_init_rules_scale_with_the_dataset():
     assert rules(object_radius=2.0).vertex_lr == pytest.approx(2 * rules().vertex_lr, rel=0.01)
     # The sky's lr lets a texel reach a sun's radiance (~30) within the run, with margin.
     assert 0.02 <= r.sky_lr <= 0.15 and r.sky_lr * r.iterations >= 59
+    # Material maps can travel ~7.5 steps' worth across the texture stage, whatever its length.
+    assert 0.01 <= r.map_lr <= 0.05 and 7 <= r.map_lr * r.texture_iterations <= 8
     # Larger photos: the object's pixels are counted at the working size.
     assert rules(width=1024, height=1024, mask_area=16 * 2e4).remesh_triangles == (
         rules().remesh_triangles

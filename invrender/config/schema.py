@@ -147,6 +147,11 @@ class ParamGroup(Strict):
     schedule: Schedule = Field(default_factory=Schedule)
     upsample: Upsample | None = None
     tv_weight: float = Field(0.0, ge=0, description="total-variation regularizer for textures")
+    space: Literal["linear", "log"] = Field(
+        "linear",
+        description="log: Adam steps the logarithm (relative steps, lr in e-folds per step), "
+        "for values spanning decades such as an HDR sky holding a sun 100x its mean",
+    )
 
     @field_validator("bounds")
     @classmethod
@@ -154,6 +159,15 @@ class ParamGroup(Strict):
         if v is not None and v[0] >= v[1]:
             raise ValueError("bounds must be [low, high] with low < high")
         return v
+
+    @model_validator(mode="after")
+    def _log_needs_positive_bounds(self) -> ParamGroup:
+        if self.space == "log" and self.bounds is not None and self.bounds[0] <= 0:
+            raise ValueError(
+                f"space: log needs bounds above 0 (got low {self.bounds[0]:g}; e.g. "
+                f"[0.0001, {self.bounds[1]:g}]): a logarithm never reaches 0"
+            )
+        return self
 
 
 class Exposure(Strict):

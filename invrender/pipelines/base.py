@@ -12,6 +12,7 @@ To add a pipeline: subclass :class:`Pipeline`, set ``name`` and ``categories``, 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -19,7 +20,13 @@ import numpy as np
 
 from invrender.config.schema import RunConfig
 from invrender.data.dataset import Dataset
-from invrender.pipelines.param_groups import ResolvedGroup, initial_value, upsampled
+from invrender.pipelines.param_groups import (
+    ResolvedGroup,
+    initial_value,
+    to_optimizer,
+    to_scene,
+    upsampled,
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,9 @@ class Pipeline:
         out = {}
         for g in self.groups:
             for key in g.keys:
-                out[key] = self.clamp(g, initial_value(self.ctx.params[key], g.spec))
+                out[key] = self.clamp(
+                    g, to_optimizer(g, initial_value(self.ctx.params[key], g.spec))
+                )
         return out
 
     def make_optimizer(self) -> Any:
@@ -103,7 +112,7 @@ class Pipeline:
             for key in g.keys:
                 if g.spec.bounds is not None:
                     opt[key] = self.clamp(g, opt[key])
-                self.ctx.params[key] = opt[key]
+                self.ctx.params[key] = to_scene(g, opt[key])
 
     def regularizer(self, opt: Any, iteration: int, views: StepViews) -> Any | None:
         """Extra loss terms (a Dr.Jit scalar) or None; ``views`` are the iteration's own."""
@@ -132,7 +141,7 @@ class Pipeline:
                 value = opt[key]
                 if len(getattr(value, "shape", ())) == 3:
                     opt[key] = upsampled(value, up.factor)
-                    self.ctx.params[key] = opt[key]
+                    self.ctx.params[key] = to_scene(g, opt[key])
 
     def resolution_factor(self, iteration: int) -> int:
         """Render and compare at 1/factor of the target resolution (coarse to fine); 1 = full."""
@@ -158,9 +167,12 @@ class Pipeline:
     # -- helpers ---------------------------------------------------------------------------
     @staticmethod
     def clamp(group: ResolvedGroup, value: Any) -> Any:
+        """``value`` (in the optimizer's space) within the group's bounds."""
         import drjit as dr
 
         if group.spec.bounds is None:
             return value
         lo, hi = group.spec.bounds
+        if group.spec.space == "log":
+            lo, hi = math.log(lo), math.log(hi)
         return dr.clip(value, lo, hi)

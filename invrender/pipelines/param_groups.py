@@ -97,3 +97,21 @@ def upsampled(value: Any, factor: int) -> Any:
 
     h, w, c = value.shape
     return dr.resample(value, (h * factor, w * factor, c))
+
+
+def to_optimizer(group: ResolvedGroup, value: Any) -> Any:
+    """The optimizer's variable for a scene value: the value, or its logarithm (``space: log``;
+    values at or below 0 start at the lower bound, else at 1e-6)."""
+    import drjit as dr
+
+    if group.spec.space != "log":
+        return value
+    floor = group.spec.bounds[0] if group.spec.bounds is not None else 1e-6
+    return dr.log(dr.maximum(value, floor))
+
+
+def to_scene(group: ResolvedGroup, value: Any) -> Any:
+    """The scene value of an optimizer variable (the inverse of :func:`to_optimizer`)."""
+    import drjit as dr
+
+    return dr.exp(value) if group.spec.space == "log" else value

@@ -294,12 +294,13 @@ def _geometry_section(rules: Rules, hull: bool, textured: bool, masks: bool, n_t
         )
         lines.append(
             f"  # then base colour, roughness, metallic and specular optimized for "
-            f"{rules.texture_iterations} iterations."
+            f"{rules.texture_iterations} iterations (map lrs from that length)."
         )
         lines.append(
             f"  texture: {{at: {rules.geometry_iterations}, resolution: "
-            f"{rules.texture_resolution}, lr: 0.01, roughness: {{init: 0.5}}, "
-            "specular: 0.5, specular_lr: 0.01}"
+            f"{rules.texture_resolution}, lr: {rules.map_lr}, roughness: "
+            f"{{init: 0.5, lr: {rules.map_lr}}}, metallic: {{init: 0.0, lr: "
+            f"{round(rules.map_lr * 2 / 3, 3)}}}, specular: 0.5, specular_lr: 0.01}}"
         )
     lines.append("  eval_every: 50   # genus, watertightness in metrics.csv")
     return "\n".join(lines) + "\n"
