@@ -1,0 +1,168 @@
+"""Score ``invrender cameras PHOTOS --masks auto`` on captures of scripts/make_capture_benchmark.py.
+
+Runs the command as a user would (a subprocess, default options), then compares what it wrote
+with the truth kept aside: photos registered; rotation and centre errors after aligning the
+recovered cameras to the true ones by a similarity (median and worst; centre errors as a
+fraction of the true mean camera distance from the cameras' centroid); the automatic masks' IoU
+against the true object masks (median and worst view); wall time. One line per capture, the five
+worst views of each, and ``WORK/<capture>/score.json``:
+
+    python scripts/bench_capture.py datasets/capture_bench/vase datasets/capture_bench/mug \\
+        [--work /tmp/capture_work] [-- --max-image-size 1024]
+
+Everything after ``--`` goes to ``invrender cameras``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MEDIAN_IOU, WORST_IOU = 0.95, 0.90  # issue 26's acceptance
+
+
+def pose_errors(recovered: list, truth: list) -> tuple[np.ndarray, np.ndarray]:
+    """Per camera: rotation error (deg) and centre error (fraction of the true cameras' mean
+    distance from their centroid), after the similarity that best aligns recovered to truth."""
+    from tests.photo_helpers import align_poses
+
+    s, r, t = align_poses(recovered, truth)
+    dst = np.array([c.to_world[:3, 3] for c in truth])
+    dist = float(np.mean(np.linalg.norm(dst - dst.mean(0), axis=1)))
+    rot, centre = [], []
+    for c, g in zip(recovered, truth, strict=True):
+        m = (r @ c.to_world[:3, :3]).T @ g.to_world[:3, :3]
+        rot.append(math.degrees(math.acos(np.clip((np.trace(m) - 1) / 2, -1, 1))))
+        centre.append(float(np.linalg.norm(s * r @ c.to_world[:3, 3] + t - g.to_world[:3, 3])))
+    return np.array(rot), np.array(centre) / dist
+
+
+def mask_iou(ours: Path, true: Path) -> float | None:
+    """IoU of two mask images (> 127 is the object); None when their sizes differ (the photos
+    were undistorted, so the masks are of other images)."""
+    from PIL import Image
+
+    a = np.asarray(Image.open(ours).convert("L")) > 127
+    b = np.asarray(Image.open(true).convert("L")) > 127
+    if a.shape != b.shape:
+        return None
+    union = int((a | b).sum())
+    return float((a & b).sum() / union) if union else 1.0
+
+
+def score(capture: Path, work: Path, extra: list[str]) -> dict:
+    from invrender.data.transforms import read_transforms
+
+    photos = sorted((capture / "photos").glob("*.jpg"))
+    truth = {f.image.stem: f.camera for f in read_transforms(capture / "truth" / "transforms.json")}
+    command = [sys.executable, "-m", "invrender.cli", "cameras", str(capture / "photos")]
+    command += ["--out", str(work), "--masks", "auto", "--quiet", *extra]
+    t0 = time.perf_counter()
+    run = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    result: dict = {"capture": capture.name, "photos": len(photos), "seconds": round(seconds, 1)}
+    if run.returncode != 0:
+        result["error"] = (run.stderr.strip() or run.stdout.strip()).splitlines()[-1:]
+        result["registered"] = 0
+        return result
+    (work / "cameras.log").write_text(run.stdout)
+    meta = json.loads((work / "transforms.json").read_text())
+    frames = read_transforms(work / "transforms.json")
+    names = [f.image.stem for f in frames]
+    rot, centre = pose_errors([f.camera for f in frames], [truth[n] for n in names])
+    confidence = meta.get("invrender_masks", {}).get("iou_vs_hull", {})
+    views = []
+    for n, f, re, ce in zip(names, frames, rot, centre, strict=True):
+        ours = work / "masks" / f"{n}.png"
+        iou = mask_iou(ours, capture / "truth" / "masks" / f"{n}.png") if ours.is_file() else None
+        views.append(
+            {
+                "photo": n,
+                "rotation_deg": round(float(re), 4),
+                "centre_frac": round(float(ce), 5),
+                "mask_iou": None if iou is None else round(iou, 4),
+                "iou_vs_hull": confidence.get(f.image.name),
+            }
+        )
+    ious = [v["mask_iou"] for v in views if v["mask_iou"] is not None]
+    result.update(
+        registered=len(frames),
+        rotation_deg={"median": float(np.median(rot)), "worst": float(rot.max())},
+        centre_frac={"median": float(np.median(centre)), "worst": float(centre.max())},
+        mask_iou=(
+            {"median": float(np.median(ious)), "worst": float(min(ious)), "scored": len(ious)}
+            if ious
+            else None
+        ),
+        views=views,
+    )
+    return result
+
+
+def line(r: dict) -> str:
+    if "error" in r:
+        return f"{r['capture']:<8} failed after {r['seconds']:.0f} s: {' '.join(r['error'])}"
+    iou = r["mask_iou"]
+    masks = (
+        f"{iou['median']:.3f} / {iou['worst']:.3f}"
+        + (f" ({iou['scored']} scored)" if iou["scored"] != r["registered"] else "")
+        + ("  ok" if iou["median"] >= MEDIAN_IOU and iou["worst"] >= WORST_IOU else "  MISS")
+        if iou
+        else "not scored"
+    )
+    return (
+        f"{r['capture']:<8} {r['registered']:>3}/{r['photos']:<3} "
+        f"{r['rotation_deg']['median']:7.3f} / {r['rotation_deg']['worst']:<7.3f} "
+        f"{100 * r['centre_frac']['median']:6.2f} / {100 * r['centre_frac']['worst']:<6.2f} "
+        f"{masks:<24} {r['seconds']:6.0f}"
+    )
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("captures", type=Path, nargs="+", help="folders with photos/ and truth/")
+    parser.add_argument("--work", type=Path, help="keep the datasets here (default: temporary)")
+    args = parser.parse_args(argv)
+    for c in args.captures:
+        if not (c / "photos").is_dir() or not (c / "truth" / "transforms.json").is_file():
+            parser.error(f"{c}: not a capture (needs photos/ and truth/transforms.json)")
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.work or Path(tmp)
+        for c in args.captures:
+            results.append(score(c, work / c.name, extra))
+            if "views" in results[-1]:
+                (work / c.name / "score.json").write_text(json.dumps(results[-1], indent=1))
+    print(
+        f"{'capture':<8} {'reg':>7} {'rot deg med/max':<17} {'centre % med/max':<15} "
+        f"{'mask IoU med/worst':<24} {'wall s':>6}"
+    )
+    for r in results:
+        print(line(r))
+    for r in results:
+        scored = [v for v in r.get("views", []) if v["mask_iou"] is not None]
+        worst = sorted(scored, key=lambda v: v["mask_iou"])[:5]
+        if worst:
+            views = ", ".join(
+                f"{v['photo']} {v['mask_iou']:.3f} (hull {v['iou_vs_hull']})" for v in worst
+            )
+            print(f"{r['capture']}: worst masks {views}")
+    return 0 if all("error" not in r for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
