@@ -10,7 +10,9 @@ worst views of each, and ``WORK/<capture>/score.json``:
     python scripts/bench_capture.py datasets/capture_bench/vase datasets/capture_bench/mug \\
         [--work /tmp/capture_work] [-- --max-image-size 1024]
 
-Everything after ``--`` goes to ``invrender cameras``.
+Everything after ``--`` goes to ``invrender cameras``. ``--resize 4000x3000 --count 24`` scores
+copies of the first 24 photos scaled to 12 MP (issue 26's timing; upsampled, so no detail beyond
+the renders').
 """
 
 from __future__ import annotations
@@ -61,13 +63,41 @@ def mask_iou(ours: Path, true: Path) -> float | None:
     return float((a & b).sum() / union) if union else 1.0
 
 
-def score(capture: Path, work: Path, extra: list[str]) -> dict:
+def resized_capture(capture: Path, out: Path, size: tuple[int, int], count: int) -> Path:
+    """The first ``count`` photos of ``capture`` scaled to ``size`` (bicubic, JPEG quality 90)
+    with their true masks (bilinear, then halved) and cameras: large photos for timing, with
+    no detail beyond the renders' own (say so when reporting them)."""
+    from PIL import Image
+
+    meta = json.loads((capture / "truth" / "transforms.json").read_text())
+    meta["frames"] = meta["frames"][:count]
+    meta["w"], meta["h"] = size
+    (out / "photos").mkdir(parents=True)
+    (out / "truth" / "masks").mkdir(parents=True)
+    for frame in meta["frames"]:
+        name = Path(frame["file_path"]).stem
+        with Image.open(capture / "photos" / f"{name}.jpg") as im:
+            im.resize(size, Image.Resampling.BICUBIC).save(
+                out / "photos" / f"{name}.jpg", quality=90
+            )
+        with Image.open(capture / "truth" / "masks" / f"{name}.png") as im:
+            soft = np.asarray(im.convert("L").resize(size, Image.Resampling.BILINEAR))
+        Image.fromarray(((soft > 127) * 255).astype(np.uint8)).save(
+            out / "truth" / "masks" / f"{name}.png"
+        )
+    (out / "truth" / "transforms.json").write_text(json.dumps(meta, indent=1))
+    return out
+
+
+def score(capture: Path, work: Path, extra: list[str], masks_only: bool = False) -> dict:
     from invrender.data.transforms import read_transforms
 
     photos = sorted((capture / "photos").glob("*.jpg"))
     truth = {f.image.stem: f.camera for f in read_transforms(capture / "truth" / "transforms.json")}
     command = [sys.executable, "-m", "invrender.cli", "cameras", str(capture / "photos")]
     command += ["--out", str(work), "--masks", "auto", "--quiet", *extra]
+    if masks_only:  # the cameras of an earlier run, new masks
+        command = [sys.executable, "-m", "invrender.cli", "masks", str(work), "--replace"]
     t0 = time.perf_counter()
     run = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
@@ -136,15 +166,35 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("captures", type=Path, nargs="+", help="folders with photos/ and truth/")
     parser.add_argument("--work", type=Path, help="keep the datasets here (default: temporary)")
+    parser.add_argument(
+        "--resize", help="score copies of the photos scaled to WxH (e.g. 4000x3000: 12 MP)"
+    )
+    parser.add_argument("--count", type=int, default=0, help="only the first N photos")
+    parser.add_argument(
+        "--masks-only",
+        action="store_true",
+        help="keep the cameras in --work, make the masks again (invrender masks --replace)",
+    )
     args = parser.parse_args(argv)
+    if args.masks_only and not args.work:
+        parser.error("--masks-only needs --work (the folder of an earlier run)")
     for c in args.captures:
         if not (c / "photos").is_dir() or not (c / "truth" / "transforms.json").is_file():
             parser.error(f"{c}: not a capture (needs photos/ and truth/transforms.json)")
+    from PIL import Image
+
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
         for c in args.captures:
-            results.append(score(c, work / c.name, extra))
+            if args.resize or args.count:
+                w, h = (int(v) for v in (args.resize or "0x0").split("x"))
+                with Image.open(next((c / "photos").glob("*.jpg"))) as im:
+                    size = (w, h) if w else im.size
+                count = args.count or len(list((c / "photos").glob("*.jpg")))
+                tag = f"{c.name}_{size[0]}x{size[1]}_{count}"
+                c = resized_capture(c, work / "inputs" / tag, size, count)
+            results.append(score(c, work / c.name, extra, args.masks_only))
             if "views" in results[-1]:
                 (work / c.name / "score.json").write_text(json.dumps(results[-1], indent=1))
     print(

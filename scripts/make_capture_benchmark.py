@@ -297,9 +297,9 @@ class Settings:
     width: int = 1024
     height: int = 768
     fov_deg: float = 60.0  # horizontal, about a phone's main camera (26 mm equivalent: 69°)
-    spp: int = 8
+    spp: int = 4
     mask_spp: int = 8
-    max_bounces: int = 3
+    max_bounces: int = 2
     texture_size: int = 1024
     table_texture_size: int = 2048
     denoise: bool = True
@@ -473,7 +473,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--captures", nargs="+", default=list(CAPTURES), choices=CAPTURES)
     p.add_argument("--views", type=int, default=30)
     p.add_argument("--size", default="1024x768", help="photo size WxH")
-    p.add_argument("--spp", type=int, default=8, help="Cycles samples per pixel (denoised)")
+    p.add_argument("--spp", type=int, default=4, help="Cycles samples per pixel (denoised)")
     p.add_argument("--no-denoise", action="store_true")
     p.add_argument("--quick", action="store_true", help="6 views at 256x192, 4 spp (a smoke test)")
     return p.parse_args(argv)
