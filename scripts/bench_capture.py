@@ -5,7 +5,8 @@ with the truth kept aside: photos registered; rotation and centre errors after a
 recovered cameras to the true ones by a similarity (median and worst; centre errors as a
 fraction of the true mean camera distance from the cameras' centroid); the automatic masks' IoU
 against the true object masks (median and worst view); wall time. One line per capture, the five
-worst views of each, and ``WORK/<capture>/score.json``:
+worst views of each, ``WORK/<capture>/score.json`` and ``worst.png`` (the worst-masked photos,
+true outline green, ours red):
 
     python scripts/bench_capture.py datasets/capture_bench/vase datasets/capture_bench/mug \\
         [--work /tmp/capture_work] [-- --max-image-size 1024]
@@ -140,6 +141,40 @@ def score(capture: Path, work: Path, extra: list[str], masks_only: bool = False)
     return result
 
 
+def worst_sheet(capture: Path, work: Path, views: list[dict], out: Path, count: int = 6) -> None:
+    """The ``count`` worst-masked photos, 400 px wide: the true mask's outline green, the
+    automatic mask's red, the name and IoU on top (what went wrong, at a glance)."""
+    import cv2
+    from PIL import Image, ImageDraw
+
+    worst = sorted((v for v in views if v["mask_iou"] is not None), key=lambda v: v["mask_iou"])
+    tiles = []
+    for v in worst[:count]:
+        photo = np.asarray(Image.open(work / "images" / f"{v['photo']}.jpg").convert("RGB"))
+        s = 400 / photo.shape[1]
+        size = (400, round(photo.shape[0] * s))
+        tile = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
+        for path, colour in (
+            (capture / "truth" / "masks", (40, 255, 40)),
+            (work / "masks", (255, 40, 40)),
+        ):
+            mask = np.asarray(Image.open(path / f"{v['photo']}.png").convert("L"))
+            small = cv2.resize(mask, size, interpolation=cv2.INTER_AREA) > 127
+            edge = small ^ cv2.erode(small.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+            tile[edge] = colour
+        image = Image.fromarray(tile)
+        ImageDraw.Draw(image).text(
+            (4, 4), f"{v['photo']} IoU {v['mask_iou']:.3f}", fill=(255, 255, 0)
+        )
+        tiles.append(image)
+    if not tiles:
+        return
+    sheet = Image.new("RGB", (3 * 400, -(-len(tiles) // 3) * tiles[0].height), (30, 30, 30))
+    for k, t in enumerate(tiles):
+        sheet.paste(t, ((k % 3) * 400, (k // 3) * tiles[0].height))
+    sheet.save(out)
+
+
 def line(r: dict) -> str:
     if "error" in r:
         return f"{r['capture']:<8} failed after {r['seconds']:.0f} s: {' '.join(r['error'])}"
@@ -197,6 +232,7 @@ def main() -> int:
             results.append(score(c, work / c.name, extra, args.masks_only))
             if "views" in results[-1]:
                 (work / c.name / "score.json").write_text(json.dumps(results[-1], indent=1))
+                worst_sheet(c, work / c.name, results[-1]["views"], work / c.name / "worst.png")
     print(
         f"{'capture':<8} {'reg':>7} {'rot deg med/max':<17} {'centre % med/max':<15} "
         f"{'mask IoU med/worst':<24} {'wall s':>6}"
