@@ -496,14 +496,15 @@ def write_exr(path: Path, image: np.ndarray) -> None:
 # Blender subprocess
 
 
-def run_blender_job(job: dict, workdir: Path) -> dict:
-    """Render a job with Cycles in the bpy interpreter (output streams through); its log."""
+def run_blender_job(job: dict, workdir: Path, script: Path = BLENDER_SCRIPT) -> dict:
+    """Render a job with Cycles in the bpy interpreter running ``script`` (output streams
+    through); its log."""
     from invrender.export.blender_env import blender_python
 
     job_file = workdir / "job.json"
     job["log"] = str(workdir / "log.json")
     job_file.write_text(json.dumps(job))
-    command = [str(blender_python()), str(BLENDER_SCRIPT), "--", str(job_file)]
+    command = [str(blender_python()), str(script), "--", str(job_file)]
     tail: list[str] = []
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1

@@ -158,3 +158,45 @@ def test_genus_example_keeps_genus_and_improves_from_the_hull(variant, tmp_path)
     geometry = json.loads((run_dir / "summary.json").read_text())["geometry"]
     assert geometry["genus"] == geometry["genus_at_start"] == 1
     assert geometry["watertight"] and geometry["self_intersections"] == 0
+
+
+def test_projected_silhouette_of_a_fine_closed_mesh_has_no_holes():
+    """A sphere of 20 000 triangles at 1024 px covers its disc: no holes where the front and
+    back triangles overlap (cv2.fillPoly given them all at once filled by parity and left a
+    fifth of such a silhouette empty)."""
+    from scipy.ndimage import binary_fill_holes
+
+    from invrender.data.cameras import Camera, look_at
+    from invrender.geometry.visual_hull import project_silhouette
+
+    nu, nv = 200, 50
+    theta = np.pi * (np.arange(1, nv) / nv)
+    phi = 2 * np.pi * np.arange(nu) / nu
+    ring = np.stack(
+        [
+            np.outer(np.sin(theta), np.cos(phi)),
+            np.outer(np.sin(theta), np.sin(phi)),
+            np.repeat(np.cos(theta)[:, None], nu, 1),
+        ],
+        axis=-1,
+    ).reshape(-1, 3)
+    vertices = np.concatenate([[[0, 0, 1]], ring, [[0, 0, -1]]])
+    faces = []
+    for i in range(nu):
+        j = (i + 1) % nu
+        faces += [
+            (0, 1 + i, 1 + j),
+            (len(vertices) - 1, 1 + (nv - 2) * nu + j, 1 + (nv - 2) * nu + i),
+        ]
+        for k in range(nv - 2):
+            a, b = 1 + k * nu + i, 1 + k * nu + j
+            faces += [(a, b + nu, b), (a, a + nu, b + nu)]
+    camera = Camera(look_at([0.0, 0.0, 4.0], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0]), 40.0, 1024, 768)
+    mask = project_silhouette((vertices, np.array(faces)), camera, 768, 1024)
+    assert int(binary_fill_holes(mask).sum() - mask.sum()) == 0
+    # The disc: the sphere's outline seen from distance 4 has angular radius asin(1/4).
+    focal = 1024 / (2 * np.tan(np.radians(20)))
+    radius = focal * np.tan(np.arcsin(0.25))
+    ys, xs = np.mgrid[0:768, 0:1024] + 0.5
+    disc = (xs - 512) ** 2 + (ys - 384) ** 2 < radius**2
+    assert (mask & disc).sum() / (mask | disc).sum() > 0.99

@@ -194,7 +194,9 @@ def robust_hull_surface(
 
 def project_silhouette(mesh: Mesh, camera: Any, height: int, width: int) -> np.ndarray:
     """(height, width) bool image of the pixels whose centres a closed mesh covers, seen from a
-    Mitsuba camera (triangles in front of it, filled with OpenCV)."""
+    Mitsuba camera (triangles in front of it, filled with OpenCV one at a time: ``fillPoly``
+    given many polygons fills by parity, so where a closed mesh's front and back overlap it
+    left holes, a fifth of a fine mesh's silhouette at 1024 px)."""
     import cv2
 
     vertices, faces = mesh
@@ -208,7 +210,8 @@ def project_silhouette(mesh: Mesh, camera: Any, height: int, width: int) -> np.n
     shift = 4  # fixed point: 1/16 px
     pts = np.stack([col - 0.5, row - 0.5], axis=-1)[faces[keep]] * (1 << shift)
     out = np.zeros((height, width), np.uint8)
-    cv2.fillPoly(out, list(np.round(pts).astype(np.int32)), 1, lineType=cv2.LINE_8, shift=shift)
+    for tri in np.round(pts).astype(np.int32):
+        cv2.fillConvexPoly(out, tri, 1, lineType=cv2.LINE_8, shift=shift)
     return out.astype(bool)
 
 
