@@ -198,12 +198,41 @@ def _upsampled_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
     return soft > 0.5
 
 
+def column_outline(
+    camera: Any, centre: np.ndarray, extent: float, plane: tuple[np.ndarray, float]
+) -> np.ndarray:
+    """The convex outline (pixels) of the upright cylinder of radius ``extent`` around
+    ``centre`` that reaches down to the support plane: an object standing on a table goes down
+    to the table, and a sphere around the look-at centre would cut off its lower part. Empty
+    when that sphere already reaches the plane (the column would only add table)."""
+    import cv2
+
+    normal, offset = plane
+    height = float(centre @ normal - offset)
+    if height <= extent:
+        return np.zeros((0, 2))
+    helper = np.eye(3)[int(np.argmin(np.abs(normal)))]
+    u = np.cross(normal, helper)
+    u /= np.linalg.norm(u)
+    v = np.cross(normal, u)
+    angles = np.linspace(0.0, 2 * math.pi, 48, endpoint=False)
+    ring = extent * (np.outer(np.cos(angles), u) + np.outer(np.sin(angles), v))
+    axis = centre - height * normal  # the centre's foot on the plane
+    top = height + extent
+    xy, front = project(camera, np.concatenate([axis + ring, axis + top * normal + ring]))
+    if not front.all():  # a camera inside the column: no outline to fill
+        return np.zeros((0, 2))
+    return cv2.convexHull(xy.astype(np.float32)).reshape(-1, 2).astype(np.float64)
+
+
 def point_seeds(
     view: MaskView, points: np.ndarray, labels: PointLabels, extent: float, scale: float
 ) -> np.ndarray:
     """OpenCV GrabCut labels for ``view`` (at ``scale`` of the photo): sure object and sure
     background discs at the projections of the points it saw, probable object inside the
-    convex hull of its object points (grown a little), probable background elsewhere."""
+    convex hull of its object points (grown a little), probable background elsewhere. With too
+    few object points (a smooth object on a textured table) the probable object is the region
+    around the look-at centre, down to the support plane when the points show one."""
     import cv2
 
     h, w = view.image.shape[:2]
@@ -230,6 +259,11 @@ def point_seeds(
         r = max(4, round(scale * focal * extent / max(depth, 1e-9)))
         c = np.round(centre_xy[0] * scale - 0.5).astype(int)
         cv2.circle(seeds, (int(c[0]), int(c[1])), r, int(cv2.GC_PR_FGD), -1)
+        if labels.plane is not None:
+            column = column_outline(view.camera, labels.centre, extent, labels.plane) * scale
+            if len(column) >= 3:
+                outline = np.round(column - 0.5).astype(np.int32)
+                cv2.fillConvexPoly(seeds, outline, int(cv2.GC_PR_FGD))
         cv2.circle(seeds, (int(c[0]), int(c[1])), max(2, r // 4), int(cv2.GC_FGD), -1)
     xy_bg, front_bg = project(view.camera, points[bg])
     for x, y in np.round(xy_bg[front_bg] * scale - 0.5).astype(int):
