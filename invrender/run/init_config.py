@@ -300,7 +300,7 @@ def _geometry_section(rules: Rules, hull: bool, textured: bool, masks: bool, n_t
             f"  texture: {{at: {rules.geometry_iterations}, resolution: "
             f"{rules.texture_resolution}, lr: {rules.map_lr}, roughness: "
             f"{{init: 0.5, lr: {rules.map_lr}}}, metallic: {{init: 0.0, lr: "
-            f"{round(rules.map_lr * 2 / 3, 3)}}}, specular: 0.5, specular_lr: 0.01}}"
+            f"{rules.metallic_lr}}}, specular: 0.5, specular_lr: 0.01}}"
         )
     lines.append("  eval_every: 50   # genus, watertightness in metrics.csv")
     return "\n".join(lines) + "\n"

@@ -60,6 +60,11 @@ class Rules:
     def iterations(self) -> int:
         return self.geometry_iterations + self.texture_iterations
 
+    @property
+    def metallic_lr(self) -> float:
+        """Two thirds of ``map_lr``, the ratio measured on the benchmark pen (0.03 / 0.02)."""
+        return round(self.map_lr * 2 / 3, 3)
+
 
 def working_downscale(width: int, height: int, side: int = WORK_SIDE) -> int:
     """The smallest integer factor that brings the longest side to at most ``side`` pixels."""
