@@ -14,7 +14,7 @@ from invrender.data.images import LDR_SUFFIXES, downscale, read_image, read_mask
 from invrender.data.nerf_splits import read_targets_file
 from invrender.data.transforms import Frame
 from invrender.data.validate import view_problems
-from invrender.errors import DataError
+from invrender.errors import ConfigError, DataError
 
 
 @dataclass
@@ -52,6 +52,18 @@ class Dataset:
     def eval_views(self) -> list[int]:
         """Views for PSNR: the held-out ones, or the training views when none are held out."""
         return self.holdout or self.train
+
+    def reference_view(self, reference: int | None, where: str) -> int:
+        """The training view that per-view corrections (exposure gains, camera refinement) keep
+        fixed: ``reference``, or the first training view; ``where`` names the config key."""
+        train = self.train
+        chosen = train[0] if reference is None else reference
+        if chosen not in train:
+            more = " ..." if len(train) > 8 else ""
+            raise ConfigError(
+                [f"{where}: view {chosen} is not a training view (choose one of {train[:8]}{more})"]
+            )
+        return chosen
 
 
 def frames_from_config(targets: Targets) -> list[Frame]:

@@ -74,22 +74,15 @@ class CameraCorrections:
                 ]
             )
         self.spec = spec
-        train = dataset.train
-        reference = train[0] if spec.reference is None else spec.reference
-        if reference not in train:
-            raise ConfigError(
-                [
-                    f"{config_name}: optimize.cameras.reference: view {reference} is not a "
-                    f"training view (choose one of {train[:8]}{' ...' if len(train) > 8 else ''})"
-                ]
-            )
-        self.reference = reference
+        self.reference = dataset.reference_view(
+            spec.reference, f"{config_name}: optimize.cameras.reference"
+        )
         self.dataset = dataset
         # Translations are optimized in units of the cameras' mean distance to the origin, so one
         # step moves the image about as much as one step of rotation (radians).
         centres = [np.asarray(v.camera.to_world, dtype=np.float64)[:3, 3] for v in dataset.views]
         self.scale = float(np.mean([np.linalg.norm(c) for c in centres])) or 1.0
-        self.keys = {v: f"{PREFIX}view_{v:04d}" for v in train if v != reference}
+        self.keys = {v: f"{PREFIX}view_{v:04d}" for v in dataset.train if v != self.reference}
 
     def variables(self) -> dict[str, Any]:
         import mitsuba as mi

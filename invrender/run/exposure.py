@@ -16,7 +16,6 @@ import numpy as np
 
 from invrender.config.schema import Exposure
 from invrender.data.dataset import Dataset
-from invrender.errors import ConfigError
 
 PREFIX = "exposure."
 
@@ -27,14 +26,9 @@ class ViewGains:
     def __init__(self, spec: Exposure, dataset: Dataset, config_name: str) -> None:
         self.spec = spec
         train = dataset.train
-        reference = train[0] if spec.reference is None else spec.reference
-        if reference not in train:
-            raise ConfigError(
-                [
-                    f"{config_name}: optimize.exposure.reference: view {reference} is not a "
-                    f"training view (choose one of {train[:8]}{' ...' if len(train) > 8 else ''})"
-                ]
-            )
+        reference = dataset.reference_view(
+            spec.reference, f"{config_name}: optimize.exposure.reference"
+        )
         self.reference = reference
         self.names = {v: dataset.views[v].name for v in train}
         self.keys = {v: f"{PREFIX}view_{v:04d}" for v in train if v != reference}
