@@ -197,16 +197,11 @@ def test_true_dataset_keeps_the_order_normalizes_and_maps_back(e2e, tmp_path):
     save_mesh(tmp_path / "pred.ply", v @ sim[:3, :3].T + sim[:3, 3], f)
     back = e2e.to_true_world(out, capture)
     assert back @ sim == pytest.approx(np.eye(4), abs=1e-9)
-    chamfer, normals = e2e.chamfer_in_true_world(
-        tmp_path / "pred.ply", back, capture / "truth" / "mesh.ply"
-    )
-    assert chamfer < 0.3 and normals > 0.99
-    assert (
-        e2e.chamfer_in_true_world(tmp_path / "pred.ply", np.eye(4), capture / "truth" / "mesh.ply")[
-            0
-        ]
-        > 5
-    )
+    truth_mesh = capture / "truth" / "mesh.ply"
+    # 4000 samples a surface: 0.8 % of the diagonal between two samplings of the same sphere
+    chamfer, normals = e2e.chamfer_in_true_world(tmp_path / "pred.ply", back, truth_mesh, 4000)
+    assert chamfer < 1.0 and normals > 0.98
+    assert e2e.chamfer_in_true_world(tmp_path / "pred.ply", np.eye(4), truth_mesh, 4000)[0] > 5
 
 
 def test_heldout_psnr_over_other_masks_and_the_verdict(e2e, tmp_path):
