@@ -215,10 +215,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--runs",
-        nargs="+",
+        nargs="*",
         choices=("auto", "true"),
         default=["auto", "true"],
-        help="--optimize: which runs to do (the others' finished folders are scored again)",
+        help="--optimize: which runs to do (the others' finished folders are scored again; "
+        "none: score both again)",
     )
     parser.add_argument(
         "--iterations", type=int, help="--optimize: short runs (the schedule shrunk; not default)"
