@@ -15,10 +15,12 @@ true outline green, ours red):
 edits) and ``invrender optimize`` on that dataset (``auto``: SfM cameras, automatic masks) and
 on the same photos with the true cameras and true masks (``true``); it scores both (Chamfer
 against the true mesh, held-out PSNR over the run's own and over the true masks; see
-scripts/capture_e2e.py) and prints a table; ``WORK/<capture>/e2e/e2e_score.json``:
+scripts/capture_e2e.py) and prints a table; ``WORK/<capture>/e2e/e2e_score.json`` and, for
+all captures of the call, ``WORK/e2e_score.json``:
 
     nice -n 5 python scripts/bench_capture.py /work/capture_bench_data/vase --work W --optimize
     ... --work W --optimize --reuse --runs true     # keep W's cameras and its auto run
+    ... --work W --optimize --reuse --runs          # no runs: score the finished ones again
 
 Everything after ``--`` goes to ``invrender cameras``. ``--resize 4000x3000 --count 24`` scores
 copies of the first 24 photos scaled to 12 MP (issue 26's timing; upsampled, so no detail beyond
