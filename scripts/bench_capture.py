@@ -11,6 +11,17 @@ true outline green, ours red):
     python scripts/bench_capture.py datasets/capture_bench/vase datasets/capture_bench/mug \\
         [--work /tmp/capture_work] [-- --max-image-size 1024]
 
+``--optimize`` then runs the capture end to end as a user would, twice: ``invrender init`` (no
+edits) and ``invrender optimize`` on that dataset (``auto``: SfM cameras, automatic masks) and
+on the same photos with the true cameras and true masks (``true``); it scores both (Chamfer
+against the true mesh, held-out PSNR over the run's own and over the true masks; see
+scripts/capture_e2e.py) and prints a table; ``WORK/<capture>/e2e/e2e_score.json`` and, for
+all captures of the call, ``WORK/e2e_score.json``:
+
+    nice -n 5 python scripts/bench_capture.py /work/capture_bench_data/vase --work W --optimize
+    ... --work W --optimize --reuse --runs true     # keep W's cameras and its auto run
+    ... --work W --optimize --reuse --runs          # no runs: score the finished ones again
+
 Everything after ``--`` goes to ``invrender cameras``. ``--resize 4000x3000 --count 24`` scores
 copies of the first 24 photos scaled to 12 MP (issue 26's timing; upsampled, so no detail beyond
 the renders').
@@ -20,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import subprocess
 import sys
 import tempfile
@@ -33,22 +43,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 MEDIAN_IOU, WORST_IOU = 0.95, 0.90  # issue 26's acceptance
-
-
-def pose_errors(recovered: list, truth: list) -> tuple[np.ndarray, np.ndarray]:
-    """Per camera: rotation error (deg) and centre error (fraction of the true cameras' mean
-    distance from their centroid), after the similarity that best aligns recovered to truth."""
-    from tests.photo_helpers import align_poses
-
-    s, r, t = align_poses(recovered, truth)
-    dst = np.array([c.to_world[:3, 3] for c in truth])
-    dist = float(np.mean(np.linalg.norm(dst - dst.mean(0), axis=1)))
-    rot, centre = [], []
-    for c, g in zip(recovered, truth, strict=True):
-        m = (r @ c.to_world[:3, :3]).T @ g.to_world[:3, :3]
-        rot.append(math.degrees(math.acos(np.clip((np.trace(m) - 1) / 2, -1, 1))))
-        centre.append(float(np.linalg.norm(s * r @ c.to_world[:3, 3] + t - g.to_world[:3, 3])))
-    return np.array(rot), np.array(centre) / dist
 
 
 def mask_iou(ours: Path, true: Path) -> float | None:
@@ -91,6 +85,7 @@ def resized_capture(capture: Path, out: Path, size: tuple[int, int], count: int)
 
 
 def score(capture: Path, work: Path, extra: list[str], masks_only: bool = False) -> dict:
+    from invrender.data.alignment import pose_errors
     from invrender.data.transforms import read_transforms
 
     photos = sorted((capture / "photos").glob("*.jpg"))
@@ -210,15 +205,37 @@ def main() -> int:
         action="store_true",
         help="keep the cameras in --work, make the masks again (invrender masks --replace)",
     )
+    parser.add_argument(
+        "--optimize",
+        action="store_true",
+        help="then init + optimize from these cameras and masks and from the true ones; score both",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the cameras and masks already in --work (no `invrender cameras`)",
+    )
+    parser.add_argument(
+        "--runs",
+        nargs="*",
+        choices=("auto", "true"),
+        default=["auto", "true"],
+        help="--optimize: which runs to do (the others' finished folders are scored again; "
+        "none: score both again)",
+    )
+    parser.add_argument(
+        "--iterations", type=int, help="--optimize: short runs (the schedule shrunk; not default)"
+    )
     args = parser.parse_args(argv)
-    if args.masks_only and not args.work:
-        parser.error("--masks-only needs --work (the folder of an earlier run)")
+    if (args.masks_only or args.optimize or args.reuse) and not args.work:
+        parser.error("--masks-only, --optimize and --reuse need --work (a folder to keep)")
     for c in args.captures:
         if not (c / "photos").is_dir() or not (c / "truth" / "transforms.json").is_file():
             parser.error(f"{c}: not a capture (needs photos/ and truth/transforms.json)")
     from PIL import Image
 
-    results = []
+    results: list[dict] = []
+    runs: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
         for c in args.captures:
@@ -229,10 +246,21 @@ def main() -> int:
                 count = args.count or len(list((c / "photos").glob("*.jpg")))
                 tag = f"{c.name}_{size[0]}x{size[1]}_{count}"
                 c = resized_capture(c, work / "inputs" / tag, size, count)
-            results.append(score(c, work / c.name, extra, args.masks_only))
-            if "views" in results[-1]:
-                (work / c.name / "score.json").write_text(json.dumps(results[-1], indent=1))
-                worst_sheet(c, work / c.name, results[-1]["views"], work / c.name / "worst.png")
+            kept = work / c.name / "score.json"
+            if args.reuse and kept.is_file():
+                results.append(json.loads(kept.read_text()))
+            else:
+                results.append(score(c, work / c.name, extra, args.masks_only))
+                if "views" in results[-1]:
+                    kept.write_text(json.dumps(results[-1], indent=1))
+                    worst_sheet(c, work / c.name, results[-1]["views"], work / c.name / "worst.png")
+            if args.optimize and "error" not in results[-1]:
+                from scripts.capture_e2e import bench_pair, table
+
+                runs.append(
+                    bench_pair(c, work / c.name, work / c.name / "e2e", args.iterations, args.runs)
+                )
+                print(table(runs[-1:]), flush=True)
     print(
         f"{'capture':<8} {'reg':>7} {'rot deg med/max':<17} {'centre % med/max':<15} "
         f"{'mask IoU med/worst':<24} {'wall s':>6}"
@@ -247,6 +275,12 @@ def main() -> int:
                 f"{v['photo']} {v['mask_iou']:.3f} (hull {v['iou_vs_hull']})" for v in worst
             )
             print(f"{r['capture']}: worst masks {views}")
+    if runs:
+        from scripts.capture_e2e import table
+
+        print()
+        print(table(runs))
+        (args.work / "e2e_score.json").write_text(json.dumps(runs, indent=1))
     return 0 if all("error" not in r for r in results) else 1
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from invrender.data.alignment import align_poses
 from invrender.data.cameras import Camera, look_at
 
 
@@ -140,37 +141,6 @@ def render_photos(
             m = np.array(mi.render(masks, sensor=sensor, seed=i))[..., 0]
             write_png(mask_folder / f"photo_{i:03d}.png", m, srgb=False)
     return paths
-
-
-def align_similarity(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Umeyama: (s, R, t) minimizing |dst - (s R src + t)|² over corresponding points."""
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    a, b = src - mu_s, dst - mu_d
-    u, sig, vt = np.linalg.svd(b.T @ a / len(src))
-    d = np.eye(3)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        d[2, 2] = -1
-    r = u @ d @ vt
-    s = float(np.trace(np.diag(sig) @ d) / (a**2).sum(1).mean())
-    return s, r, mu_d - s * r @ mu_s
-
-
-def align_poses(
-    recovered: list[Camera], truth: list[Camera]
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """(s, R, t) taking recovered cameras onto true ones: R is the chordal mean of the
-    per-camera rotation offsets (all orientations at once), then s and t fit the centres."""
-    u, _, vt = np.linalg.svd(
-        sum(
-            g.to_world[:3, :3] @ c.to_world[:3, :3].T for c, g in zip(recovered, truth, strict=True)
-        )
-    )
-    r = u @ np.diag([1.0, 1.0, np.linalg.det(u @ vt)]) @ vt
-    src = np.array([c.to_world[:3, 3] for c in recovered])
-    dst = np.array([c.to_world[:3, 3] for c in truth])
-    a, b = (src - src.mean(0)) @ r.T, dst - dst.mean(0)
-    s = float((a * b).sum() / (a * a).sum())
-    return s, r, dst.mean(0) - s * r @ src.mean(0)
 
 
 def camera_errors(recovered: list[Camera], truth: list[Camera]) -> dict[str, float]:

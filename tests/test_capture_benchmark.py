@@ -97,42 +97,6 @@ def test_scene_meshes(bench):
     assert wood.std(axis=(0, 1)).min() > 0.02  # texture for SIFT
 
 
-def _cameras(count: int) -> list:
-    from invrender.data.cameras import Camera, look_at
-
-    cams = []
-    for k in range(count):
-        a = 2 * math.pi * k / count
-        eye = [3 * math.sin(a), 1.0 + 0.3 * (k % 2), 3 * math.cos(a)]
-        cams.append(Camera(look_at(eye, [0, 0.3, 0], [0, 1, 0]), 50.0, 640, 480))
-    return cams
-
-
-def test_pose_errors_ignore_a_similarity_and_see_a_turned_camera(scorer):
-    from invrender.data.cameras import Camera
-
-    truth = _cameras(12)
-    angle = math.radians(30)
-    rot = np.array(
-        [[math.cos(angle), 0, math.sin(angle)], [0, 1, 0], [-math.sin(angle), 0, math.cos(angle)]]
-    )
-    sim = np.eye(4)
-    sim[:3, :3], sim[:3, 3] = 0.4 * rot, [1.0, -2.0, 0.5]
-    moved = []
-    for c in truth:
-        m = sim @ np.asarray(c.to_world)
-        m[:3, :3] /= 0.4  # a rotation again
-        moved.append(Camera(m, c.fov, c.width, c.height))
-    rot_err, centre_err = scorer.pose_errors(moved, truth)
-    assert rot_err.max() < 1e-4 and centre_err.max() < 1e-6
-    turn = np.eye(4)
-    a = math.radians(2.0)
-    turn[:3, :3] = [[1, 0, 0], [0, math.cos(a), -math.sin(a)], [0, math.sin(a), math.cos(a)]]
-    moved[3] = Camera(np.asarray(moved[3].to_world) @ turn, 50.0, 640, 480)
-    rot_err, _ = scorer.pose_errors(moved, truth)
-    assert rot_err[3] == pytest.approx(2.0, abs=0.3) and np.median(rot_err) < 0.3
-
-
 def test_mask_iou_and_a_failed_run(scorer, tmp_path):
     a = np.zeros((20, 30), np.uint8)
     a[5:15, 5:15] = 255
@@ -157,3 +121,116 @@ def test_mask_iou_and_a_failed_run(scorer, tmp_path):
     result = scorer.score(capture, tmp_path / "work", [])
     assert result["registered"] == 0 and "error" in result
     assert "fail" in scorer.line(result)
+
+
+@pytest.fixture(scope="module")
+def e2e() -> ModuleType:
+    return _script("capture_e2e")
+
+
+def _fake_capture(root: Path, count: int) -> tuple[Path, list]:
+    """A capture folder as make_capture_benchmark writes it (photos/, truth/ with cameras in a
+    Z-up world, masks, mesh.ply), tiny: 32x24 photos of a grey disc."""
+    from invrender.data.cameras import Camera, look_at, mitsuba_to_opengl
+    from invrender.geometry.shapes import icosphere, save_mesh
+
+    (root / "photos").mkdir(parents=True)
+    (root / "truth" / "masks").mkdir(parents=True)
+    frames, cams = [], []
+    for k in range(count):
+        a = 2 * math.pi * k / count
+        eye = [2.5 * math.cos(a), 2.5 * math.sin(a), 1.0 + 0.2 * (k % 2)]
+        cam = Camera(look_at(eye, [0, 0, 0.5], [0, 0, 1]), 50.0, 32, 24)
+        cams.append(cam)
+        photo = np.full((24, 32, 3), 40 + 20 * k, np.uint8)
+        mask = np.zeros((24, 32), np.uint8)
+        mask[6:18, 10:22] = 255
+        photo[mask > 0] = 200
+        Image.fromarray(photo).save(root / "photos" / f"IMG_{k:02d}.jpg", quality=95)
+        Image.fromarray(mask).save(root / "truth" / "masks" / f"IMG_{k:02d}.png")
+        frames.append(
+            {
+                "file_path": f"../photos/IMG_{k:02d}.jpg",
+                "transform_matrix": mitsuba_to_opengl(cam.to_world).tolist(),
+            }
+        )
+    meta = {"camera_angle_x": math.radians(50.0), "w": 32, "h": 24, "frames": frames}
+    (root / "truth" / "transforms.json").write_text(json.dumps(meta))
+    sphere = icosphere(2, center=(0.0, 0.0, 0.5), radius=0.5)
+    save_mesh(root / "truth" / "mesh.ply", *sphere)
+    return root, cams
+
+
+def test_true_dataset_keeps_the_order_normalizes_and_maps_back(e2e, tmp_path):
+    """The `true` run's dataset: the given frame order (init then holds out the same photos as
+    from the automatic dataset), true masks and photos, cameras normalized as `invrender
+    cameras` does; the similarity fitted on the cameras maps a mesh back exactly."""
+    from invrender.data.alignment import pose_errors
+    from invrender.data.transforms import read_transforms
+    from invrender.geometry.shapes import load_mesh, save_mesh
+    from invrender.run.init_config import write_init_config
+
+    capture, cams = _fake_capture(tmp_path / "cap", 8)
+    names = [f"IMG_{k:02d}" for k in (5, 2, 7, 0, 1, 3, 6, 4)]
+    out = e2e.build_true_dataset(capture, names, tmp_path / "true")
+    frames = read_transforms(out / "transforms.json")
+    assert [f.image.stem for f in frames] == names
+    assert all(f.image.is_file() and f.mask is not None and f.mask.is_file() for f in frames)
+    assert (out / "masks" / "IMG_05.png").read_bytes() == (
+        capture / "truth" / "masks" / "IMG_05.png"
+    ).read_bytes()
+    truth = [cams[int(n[-2:])] for n in names]
+    rot, centre = pose_errors([f.camera for f in frames], truth)
+    assert rot.max() < 1e-4 and centre.max() < 1e-7  # the same cameras up to a similarity
+    centres = np.array([f.camera.to_world[:3, 3] for f in frames])
+    assert np.linalg.norm(centres, axis=1).mean() == pytest.approx(e2e.DISTANCE, rel=0.05)
+    # init holds out one view in eight: the 4th of the order given, on either dataset.
+    write_init_config(out, tmp_path / "cfg.yaml")
+    assert e2e.heldout_names(tmp_path / "cfg.yaml") == [names[3]]
+    # A mesh in the dataset's world comes back onto the true one.
+    sim = np.array(
+        json.loads((out / "transforms.json").read_text())["invrender_normalization"][
+            "truth_to_dataset"
+        ]
+    )
+    v, f = load_mesh(capture / "truth" / "mesh.ply")
+    save_mesh(tmp_path / "pred.ply", v @ sim[:3, :3].T + sim[:3, 3], f)
+    back = e2e.to_true_world(out, capture)
+    assert back @ sim == pytest.approx(np.eye(4), abs=1e-9)
+    truth_mesh = capture / "truth" / "mesh.ply"
+    # 4000 samples a surface: 0.8 % of the diagonal between two samplings of the same sphere
+    chamfer, normals = e2e.chamfer_in_true_world(tmp_path / "pred.ply", back, truth_mesh, 4000)
+    assert chamfer < 1.0 and normals > 0.98
+    assert e2e.chamfer_in_true_world(tmp_path / "pred.ply", np.eye(4), truth_mesh, 4000)[0] > 5
+
+
+def test_heldout_psnr_over_other_masks_and_the_verdict(e2e, tmp_path):
+    capture, _ = _fake_capture(tmp_path / "cap", 4)
+    names = [f"IMG_{k:02d}" for k in range(4)]
+    data = e2e.build_true_dataset(capture, names, tmp_path / "true")
+    run = tmp_path / "run"
+    (run / "eval").mkdir(parents=True)
+    photo = np.asarray(Image.open(data / "images" / "IMG_01.jpg").convert("RGB")).copy()
+    Image.fromarray(photo).save(run / "eval" / "same.png")
+    photo[12:18] = 0  # wrong in the lower half of the object (rows 12-17) only
+    Image.fromarray(photo).save(run / "eval" / "half.png")
+    views = [{"name": "images/IMG_01", "render": "same.png", "heldout": True}]
+    (run / "eval" / "views.json").write_text(json.dumps({"views": views}))
+    assert e2e.heldout_psnr(run, data, capture / "truth" / "masks", 1) > 60
+    views[0]["render"] = "half.png"
+    (run / "eval" / "views.json").write_text(json.dumps({"views": views}))
+    low = e2e.heldout_psnr(run, data, capture / "truth" / "masks", 1)
+    top = tmp_path / "top"
+    top.mkdir()
+    mask = np.zeros((24, 32), np.uint8)
+    mask[6:12, 10:22] = 255  # a mask that leaves the wrong rows out flatters the render
+    Image.fromarray(mask).save(top / "IMG_01.png")
+    assert low < 10 and e2e.heldout_psnr(run, data, top, 1) > 60
+    ok = e2e.verdict({"chamfer_percent": 1.4, "psnr_masked": 24.0}, {"psnr_masked": 25.4})
+    assert ok["accepted"] and ok["psnr_gap_db"] == pytest.approx(1.4)
+    assert not e2e.verdict({"chamfer_percent": 1.6, "psnr_masked": 25.0}, {"psnr_masked": 25})[
+        "accepted"
+    ]
+    assert not e2e.verdict({"chamfer_percent": 1.0, "psnr_masked": 23.0}, {"psnr_masked": 25})[
+        "accepted"
+    ]

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import yaml
 
+from invrender.data.alignment import align_poses
 from invrender.data.cameras import Camera
 from invrender.data.transforms import read_transforms, write_transforms
 from invrender.run.launch import run_optimization
 from tests.photo_helpers import (
-    align_poses,
     camera_errors,
     photo_cameras,
     photo_scene_files,
