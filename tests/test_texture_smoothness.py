@@ -94,4 +94,3 @@ def test_adam_on_the_term_alone_removes_texel_noise_but_keeps_the_charts_apart(s
     high, low = covered & (face_of >= 6), covered & (face_of < 6) & (face_of >= 0)
     assert high.sum() > 20 and low.sum() > 20
     assert np.median(result[high]) - np.median(result[low]) > 0.4
-

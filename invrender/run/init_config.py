@@ -294,7 +294,11 @@ def _geometry_section(rules: Rules, hull: bool, textured: bool, masks: bool, n_t
         )
         lines.append(
             f"  # then base colour, roughness, metallic and specular optimized for "
-            f"{rules.texture_iterations} iterations (map lrs from that length; total variation keeps noise out of the maps)."
+            f"{rules.texture_iterations} iterations (map lrs from that length),"
+        )
+        lines.append(
+            "  # smoothed inside the UV charts (tv_weight) so that Monte Carlo noise cannot "
+            "speckle them."
         )
         lines.append(
             f"  texture: {{at: {rules.geometry_iterations}, resolution: "
