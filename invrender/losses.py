@@ -42,6 +42,19 @@ def total_variation(texture: Any) -> Any:
     return sum(terms) if terms else 0.0
 
 
+def masked_total_variation(texture: Any, pairs_y: Any, pairs_x: Any) -> Any:
+    """Weighted mean absolute difference of neighbouring texels of an (H, W, C) tensor.
+
+    ``pairs_y`` (H-1, W, C) and ``pairs_x`` (H, W-1, C) weigh the vertical and horizontal pairs
+    (together summing to 1): zero where a pair is not wanted, e.g. across a UV chart's border,
+    where neighbouring texels are far apart on the surface.
+    """
+    h, w = texture.shape[0], texture.shape[1]
+    dy = dr.abs(texture[1:, :, :] - texture[: h - 1, :, :]) * pairs_y
+    dx = dr.abs(texture[:, 1:, :] - texture[:, : w - 1, :]) * pairs_x
+    return dr.sum(dy, axis=None) + dr.sum(dx, axis=None)
+
+
 def psnr(image: Any, target: Any) -> float:
     """PSNR in dB of linear images clipped to [0, 1] (numpy arrays)."""
     import numpy as np

@@ -189,11 +189,24 @@ def relight(run: Path, obj: Path, out: Path, log: Path) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
+def relit_scaled(out: Path) -> str:
+    """The relit PSNR after a per-channel gain on the render (``psnr_mask_scaled``): what is
+    left when the albedo/light scale, which photos under one unknown sky cannot fix, is
+    forgiven."""
+    path = out / "relight.json"
+    if not path.is_file():
+        return ""
+    value = json.loads(path.read_text()).get("metrics", {}).get("psnr_mask_scaled")
+    return f"{value:.2f}" if isinstance(value, (int, float)) else ""
+
+
 def collect_object(obj: Path, work: Path) -> dict:
     """The row of a finished object folder (``--collect``): its row.json, with the PSNR and
     Chamfer columns measured again from the run folder."""
     saved = json.loads((work / "row.json").read_text()) if (work / "row.json").is_file() else {}
-    return {**saved, **measure(obj, work / "run"), "object": obj.name}
+    row = {**saved, **measure(obj, work / "run"), "object": obj.name}
+    row["relit_scaled"] = relit_scaled(work / "relight")
+    return row
 
 
 def measure(obj: Path, run: Path) -> dict:
@@ -266,6 +279,7 @@ def bench_object(obj: Path, work: Path, iterations: int | None) -> dict:
     if has_command("relight"):
         psnr = relight(run, obj, work / "relight", log)
         row["relit"] = f"{psnr:.2f}" if psnr is not None else "failed"
+        row["relit_scaled"] = relit_scaled(work / "relight")
     (work / "row.json").write_text(json.dumps(row, indent=1))
     return row
 
@@ -276,6 +290,7 @@ COLUMNS = [
     ("psnr_masked", "held-out PSNR, object mask (dB)"),
     ("psnr_full", "held-out PSNR, full image (dB)"),
     ("relit", "relit PSNR (dB)"),
+    ("relit_scaled", "relit PSNR, per-channel gain (dB)"),
     ("chamfer", "Chamfer (% bbox diag.)"),
     ("normals", "normal consistency"),
     ("genus", "genus (run / GT)"),

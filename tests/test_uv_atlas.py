@@ -94,6 +94,32 @@ def test_baked_texture_renders_like_the_volume(variant, remeshed):
     assert np.mean(np.abs(wrong - volume_image)) > 0.02
 
 
+def test_a_constant_roughness_bakes_into_a_full_map(variant, remeshed):
+    """A principled material's scalar roughness is a constant texture: one value, every texel.
+
+    (``scene.object.material: principled`` in a joint run crashed at the texture stage.)"""
+    import mitsuba as mi
+
+    from invrender.export.mitsuba_access import children
+    from invrender.texturing.atlas import unwrap
+    from invrender.texturing.bake import bake_texture, texel_surface
+
+    vertices, faces = remeshed
+    atlas = unwrap(vertices, faces, resolution=64)
+    bsdf = mi.load_dict(
+        {
+            "type": "principled",
+            "roughness": 0.27,
+            "base_color": {"type": "rgb", "value": [0.2, 0.4, 0.6]},
+        }
+    )
+    surface = texel_surface(atlas, 64)
+    rough = bake_texture(children(bsdf)["roughness"], surface, 1)
+    colour = bake_texture(children(bsdf)["base_color"], surface, 3)
+    assert rough.shape == (64, 64, 1) and np.allclose(rough, 0.27)
+    assert colour.shape == (64, 64, 3) and np.allclose(colour, [0.2, 0.4, 0.6], atol=1e-6)
+
+
 def _render(mi, bsdf, vertices, faces, uvs=None):
     props = mi.Properties()
     props["bsdf"] = mi.load_dict(bsdf)

@@ -12,6 +12,9 @@ class MapSpec(Strict):
 
     init: float = Field(0.5, ge=0, le=1, description="value when the source material has none")
     lr: float = Field(0.01, ge=0, description="Adam learning rate in texture space")
+    tv_weight: float = Field(
+        0.0, ge=0, description="total-variation weight over the map's charts (smoothness)"
+    )
 
 
 class TextureStage(Strict):
@@ -25,6 +28,9 @@ class TextureStage(Strict):
     resolution: int = Field(256, ge=16, le=8192, description="square map size in texels")
     padding: int = Field(2, ge=0, le=16, description="texels between charts in the atlas")
     lr: float = Field(0.01, ge=0, description="base colour learning rate in texture space")
+    tv_weight: float = Field(
+        0.0, ge=0, description="total-variation weight on the base colour over the charts"
+    )
     final_factor: float = Field(
         0.2, gt=0, le=1, description="cosine decay of the texture lrs, from `at` to the end"
     )

@@ -147,6 +147,10 @@ class JointPipeline(Pipeline):
             term = part.regularizer(opt, iteration, views)
             if term is not None:
                 total = term if total is None else total + term
+        if self.surface is not None and self.surface.active:
+            term = self.surface.regularizer(opt)
+            if term is not None:
+                total = term if total is None else total + term
         return total
 
     def after_step(self, opt: Any, iteration: int) -> None:

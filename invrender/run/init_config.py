@@ -22,7 +22,7 @@ from invrender.config.names import PIPELINES
 from invrender.data.transforms import Frame, read_transforms
 from invrender.errors import DataError
 from invrender.files import write_text
-from invrender.run.init_rules import WORK_SIDE, Rules, plan
+from invrender.run.init_rules import BASE_COLOR_TV, MAP_TV, WORK_SIDE, Rules, plan
 
 
 def dataset_frames(dataset: Path) -> tuple[Frame, list[Frame], str, str]:
@@ -294,13 +294,18 @@ def _geometry_section(rules: Rules, hull: bool, textured: bool, masks: bool, n_t
         )
         lines.append(
             f"  # then base colour, roughness, metallic and specular optimized for "
-            f"{rules.texture_iterations} iterations (map lrs from that length)."
+            f"{rules.texture_iterations} iterations (map lrs from that length),"
+        )
+        lines.append(
+            "  # smoothed inside the UV charts (tv_weight) so that Monte Carlo noise cannot "
+            "speckle them."
         )
         lines.append(
             f"  texture: {{at: {rules.geometry_iterations}, resolution: "
-            f"{rules.texture_resolution}, lr: {rules.map_lr}, roughness: "
-            f"{{init: 0.5, lr: {rules.map_lr}}}, metallic: {{init: 0.0, lr: "
-            f"{rules.metallic_lr}}}, specular: 0.5, specular_lr: 0.01}}"
+            f"{rules.texture_resolution}, lr: {rules.map_lr}, tv_weight: {BASE_COLOR_TV}, "
+            f"roughness: {{init: 0.5, lr: {rules.map_lr}, tv_weight: {MAP_TV}}}, metallic: "
+            f"{{init: 0.0, lr: {rules.metallic_lr}, tv_weight: {MAP_TV}}}, specular: 0.5, "
+            f"specular_lr: 0.01}}"
         )
     lines.append("  eval_every: 50   # genus, watertightness in metrics.csv")
     return "\n".join(lines) + "\n"

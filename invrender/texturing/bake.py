@@ -97,4 +97,6 @@ def bake_texture(texture: Any, surface: TexelSurface, channels: int) -> np.ndarr
             values = (
                 values.T if values.shape[0] == 3 and values.shape[-1] == len(points) else values
             )
+    if values.size == channels:  # a constant texture evaluates to one value, not one per texel
+        values = np.broadcast_to(values.reshape(1, channels), (len(points), channels))
     return values.reshape(h, w, channels)
