@@ -183,3 +183,31 @@ def test_cameras_masks_auto_through_sfm(tmp_path, variant):
     print("IoU vs true masks through SfM", np.round(ious, 3), "median", np.median(ious))
     assert np.median(ious) >= 0.9, ious
     assert (ds / "masks.png").is_file()
+
+
+def test_masks_made_at_a_working_size_are_written_at_the_photos_size(
+    capture, tmp_path, monkeypatch
+):
+    """Photos larger than MASK_SIZE (12 MP ones) are masked on reduced copies, with cameras of
+    that size, and each mask is upsampled once to its photo's size: here 256x192 photos masked
+    at 128x96."""
+    import invrender.data.auto_masks as am
+
+    photos, true_masks, cams, _, _ = capture
+    ds = dataset_from_truth(tmp_path / "ds", photos, cams)
+    sizes: set = set()
+    real = am.auto_masks
+
+    def spy(views, *args, **kwargs):
+        sizes.update((v.image.shape[:2], (v.camera.height, v.camera.width)) for v in views)
+        return real(views, *args, **kwargs)
+
+    monkeypatch.setattr(am, "MASK_SIZE", 128)
+    monkeypatch.setattr(am, "auto_masks", spy)
+    am.masks_for_dataset(ds)
+    assert sizes == {((96, 128), (96, 128))}
+    ours = read_masks(ds / "masks")
+    assert {m.shape for m in ours} == {(192, 256)}
+    ious = [am.iou(a, t) for a, t in zip(ours, read_masks(true_masks), strict=True)]
+    print("IoU vs true masks, made at 128x96", np.round(ious, 3), "median", np.median(ious))
+    assert np.median(ious) >= 0.85, ious

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,11 @@ from invrender.errors import DataError
 # GrabCut runs on a copy at most this large (long side): its cost grows with the pixel count and
 # the mask is upsampled back; 12 MP photos would take minutes per view.
 WORK_SIZE = 640
+# masks_for_dataset makes the masks (seeds, GrabCut, hull, contact sheet) on copies of the
+# photos at most this large (long side) and upsamples each final mask once to its photo's size:
+# at 12 MP the hull's distance transforms alone took 94 s of CPU for 24 photos, and nothing the
+# 640 px GrabCut finds needs more pixels than this. Photos up to this size are used as they are.
+MASK_SIZE = 1024
 GRABCUT_ITERATIONS = 5
 MIN_SEEDS = 8  # fewer object points seen in a view: seed it from the object's projected box
 REDO_BELOW = 0.95  # a view whose IoU with the hull's projection is below this is re-seeded
@@ -33,8 +39,9 @@ LOW_CONFIDENCE = 0.8  # flagged in the table
 
 @dataclass
 class MaskView:
-    """One photo: a camera (invrender.data.cameras.Camera, Mitsuba axes), the photo as
-    (H, W, 3) uint8 sRGB, and the indices of the 3-D points it observed (None: all)."""
+    """One photo: a camera (invrender.data.cameras.Camera, Mitsuba axes) of the image's size,
+    the photo (or a reduced copy) as (H, W, 3) uint8 sRGB, and the indices of the 3-D points it
+    observed (None: all)."""
 
     name: str
     camera: Any
@@ -45,7 +52,7 @@ class MaskView:
 @dataclass
 class MaskResult:
     name: str
-    mask: np.ndarray  # (H, W) bool, the photo's size
+    mask: np.ndarray  # (H, W) bool, the size of the view's image
     iou: float  # against the projection of the hull of all masks: the confidence
     note: str = ""  # "re-seeded from the hull", ...
 
@@ -162,6 +169,9 @@ def grabcut(
         return np.ones(seeds.shape, bool)
     bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
     bgr = np.ascontiguousarray(image[..., ::-1])
+    # GrabCut's k-means draws from OpenCV's per-thread generator: seeding it here gives every
+    # view the same mask whatever ran before it on this thread (views run in a thread pool).
+    cv2.setRNGSeed(0)
     try:
         cv2.grabCut(bgr, seeds, (0, 0, 0, 0), bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     except cv2.error:  # a degenerate colour model (too few pixels of a class): keep the seeds
@@ -176,6 +186,13 @@ def grabcut(
             sure = np.array([int(np.argmax(sizes)) + 1])
         obj = np.isin(parts, sure)
     return binary_fill_holes(obj)
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Threads for per-view work: OpenCV releases the GIL, so GrabCut runs on every core."""
+    from invrender.data.photo_inputs import worker_count
+
+    return ThreadPoolExecutor(worker_count())
 
 
 def _scaled(image: np.ndarray, size: int) -> tuple[np.ndarray, float]:
@@ -296,6 +313,21 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / union) if union else 1.0
 
 
+def object_extent(cameras: list[Any], points: np.ndarray, labels: PointLabels) -> float:
+    """The object's radius around the look-at centre: the farthest object point's distance
+    when there are at least MIN_SEEDS of them, else a quarter of the camera distance (or the
+    few points' reach, if farther). A few points on a smooth object only bound it from below:
+    one point on a mug's side gave 0.7 of the 1.1 it measures and cut its rim out of the
+    masks."""
+    obj = points[labels.object]
+    reach = float(np.linalg.norm(obj - labels.centre, axis=1).max()) if len(obj) else 0.0
+    if len(obj) >= MIN_SEEDS:
+        return reach
+    origins = np.stack([np.asarray(c.to_world)[:3, 3] for c in cameras])
+    labels.notes.append(f"{len(obj) or 'no'} object point(s): seeded from the look-at centre")
+    return max(reach, 0.25 * float(np.linalg.norm(origins - labels.centre, axis=1).mean()))
+
+
 def auto_masks(
     views: list[MaskView],
     points: np.ndarray,
@@ -313,19 +345,22 @@ def auto_masks(
     points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     cameras = [v.camera for v in views]
     labels = label_points(cameras, points)
-    if labels.object.any():
-        obj = points[labels.object]
-        extent = float(np.linalg.norm(obj - labels.centre, axis=1).max())
-    else:
-        origins = np.stack([np.asarray(c.to_world)[:3, 3] for c in cameras])
-        extent = 0.25 * float(np.linalg.norm(origins - labels.centre, axis=1).mean())
-        labels.notes.append("no object points: seeded from the look-at centre")
+    extent = object_extent(cameras, points, labels)
 
-    masks = []
-    for v in tqdm(views, desc="masks (GrabCut)", disable=not progress):
+    def first_cut(v: MaskView) -> np.ndarray:
         small, s = _scaled(v.image, WORK_SIZE)
         cut = grabcut(small, point_seeds(v, points, labels, extent, s))
-        masks.append(_upsampled_mask(cut, *v.image.shape[:2]))
+        return _upsampled_mask(cut, *v.image.shape[:2])
+
+    with _pool() as pool:
+        masks = list(
+            tqdm(
+                pool.map(first_cut, views),
+                total=len(views),
+                desc="masks (GrabCut)",
+                disable=not progress,
+            )
+        )
 
     def hull_projections(current: list[np.ndarray]) -> list[np.ndarray]:
         usable = [i for i, m in enumerate(current) if m.any() and not m.all()]
@@ -348,11 +383,16 @@ def auto_masks(
     notes = [""] * len(views)
     scores = [iou(m, h) for m, h in zip(masks, hulls, strict=True)]
     redo = [i for i, sc in enumerate(scores) if sc < REDO_BELOW]
-    for i in redo:
-        small, s = _scaled(views[i].image, WORK_SIZE)
+
+    def second_cut(i: int) -> np.ndarray:
+        small, _ = _scaled(views[i].image, WORK_SIZE)
         seeds = hull_seeds(_upsampled_mask(hulls[i], *small.shape[:2]))
-        masks[i] = _upsampled_mask(grabcut(small, seeds), *views[i].image.shape[:2])
-        notes[i] = "re-seeded from the hull"
+        return _upsampled_mask(grabcut(small, seeds), *views[i].image.shape[:2])
+
+    with _pool() as pool:
+        for i, mask in zip(redo, pool.map(second_cut, redo), strict=True):
+            masks[i] = mask
+            notes[i] = "re-seeded from the hull"
     if redo:
         hulls = hull_projections(masks)
     results = []
@@ -431,7 +471,7 @@ def masks_for_dataset(
 
     from PIL import Image
 
-    from invrender.data.photo_inputs import open_upright
+    from invrender.data.photo_inputs import open_reduced
     from invrender.data.transforms import read_transforms
     from invrender.files import write_text
 
@@ -449,27 +489,40 @@ def masks_for_dataset(
             f"{path}: the frames already have masks (given with --masks); those win over "
             "automatic ones (pass --replace to overwrite them)"
         )
-    views = []
     names = [f.image.name for f in frames]
     points, seen = colmap_points(dataset, names, meta)
-    for f, s in zip(frames, seen, strict=True):
-        if not f.image.is_file():
-            raise DataError(f"{f.image}: photo not found (listed in {path})")
-        rgb = np.asarray(open_upright(f.image, "RGB"))
-        cam = f.camera
+    missing = [f.image for f in frames if not f.image.is_file()]
+    if missing:
+        raise DataError(f"{missing[0]}: photo not found (listed in {path})")
+
+    def read(f: Any) -> tuple[np.ndarray, tuple[int, int]]:
+        image, full = open_reduced(f.image, MASK_SIZE)
+        return np.asarray(image), full
+
+    with _pool() as pool:
+        read_views = list(pool.map(read, frames))
+    views, sizes = [], []
+    for f, s, (rgb, full) in zip(frames, seen, read_views, strict=True):
+        cam = f.camera  # its angles and principal point are fractions of the image: any size
         if (cam.width, cam.height) != (rgb.shape[1], rgb.shape[0]):
             cam = cam.with_resolution(rgb.shape[1], rgb.shape[0])
         views.append(MaskView(f.image.name, cam, rgb, s))
+        sizes.append(full)
     results, labels = auto_masks(views, points, hull_resolution, progress)
 
     staging = dataset / f".masks.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    rel = []
-    for r in results:
-        name = f"{Path(r.name).stem}.png"
-        Image.fromarray(r.mask.astype(np.uint8) * 255, mode="L").save(staging / name)
-        rel.append(f"masks/{name}")
+    rel = [f"masks/{Path(r.name).stem}.png" for r in results]
+
+    def write(k: int) -> None:
+        """The mask at its photo's size (upsampled once from the working size)."""
+        width, height = sizes[k]
+        mask = _upsampled_mask(results[k].mask, height, width)
+        Image.fromarray(mask.astype(np.uint8) * 255, mode="L").save(staging / Path(rel[k]).name)
+
+    with _pool() as pool:
+        list(pool.map(write, range(len(results))))
     contact_sheet([v.image for v in views], results, staging / "masks.png.tmp")
     if (dataset / "masks").exists():
         shutil.rmtree(dataset / "masks")

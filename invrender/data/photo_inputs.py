@@ -8,6 +8,7 @@ plus an EXIF orientation tag, and SfM, masks and the dataset all use the photo a
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,12 +53,14 @@ def exif_orientation(im: Any) -> int:
 
 def _size_and_orientation(path: Path) -> tuple[tuple[int, int], int]:
     """((width, height) of the upright image, EXIF orientation), after decoding the whole file
-    (a truncated file fails here, not later)."""
+    (a truncated file fails here, not later). JPEGs are decoded at 1/8 size: every coefficient
+    is still read, but most of the inverse DCT is skipped."""
     from PIL import Image
 
     with Image.open(path) as im:
-        im.load()
         w, h = im.size
+        im.draft("RGB", (max(1, w // 8), max(1, h // 8)))  # im.size is then the reduced one
+        im.load()
         orientation = exif_orientation(im)
     return ((h, w) if orientation in _SWAPPING_ORIENTATIONS else (w, h)), orientation
 
@@ -74,6 +77,45 @@ def open_upright(path: Path, mode: str | None = None) -> Any:
         im.load()
         out = ImageOps.exif_transpose(im)
     return out.convert(mode) if mode else out
+
+
+def open_reduced(path: Path, max_side: int) -> tuple[Any, tuple[int, int]]:
+    """(the upright photo as RGB with its long side at most ``max_side``, the upright photo's
+    own (width, height)). A JPEG is decoded at 1/2, 1/4 or 1/8 size straight from its DCT
+    coefficients when that is still at least the target (``draft``: several times faster than
+    decoding 12 MP and resizing), then area-averaged to the exact size, which is
+    ``round(side * max_side / long side)`` on each side of the upright photo."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        orientation = exif_orientation(im)
+        w, h = im.size
+        full = (h, w) if orientation in _SWAPPING_ORIENTATIONS else (w, h)
+        size = reduced_size(*full, max_side)
+        if size != full:
+            stored = (size[1], size[0]) if orientation in _SWAPPING_ORIENTATIONS else size
+            im.draft("RGB", stored)
+        im.load()
+        out = ImageOps.exif_transpose(im).convert("RGB")
+    if out.size != size:
+        out = out.resize(size, Image.Resampling.BOX)
+    return out, full
+
+
+def reduced_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """(width, height) scaled so the long side is at most ``max_side`` (never enlarged)."""
+    s = min(1.0, max_side / max(width, height))
+    return (max(1, round(width * s)), max(1, round(height * s))) if s < 1 else (width, height)
+
+
+def worker_count(threads: int = -1) -> int:
+    """The cores to use: ``threads`` when positive, else those this process may run on."""
+    if threads > 0:
+        return threads
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def check_photos(folder: Path, mask_folder: Path | None = None) -> PhotoSet:
