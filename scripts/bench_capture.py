@@ -85,8 +85,8 @@ def resized_capture(capture: Path, out: Path, size: tuple[int, int], count: int)
 
 
 def score(capture: Path, work: Path, extra: list[str], masks_only: bool = False) -> dict:
-    from invrender.data.alignment import pose_errors
     from invrender.data.transforms import read_transforms
+    from scripts.fixtures.alignment import pose_errors
 
     photos = sorted((capture / "photos").glob("*.jpg"))
     truth = {f.image.stem: f.camera for f in read_transforms(capture / "truth" / "transforms.json")}

@@ -12,7 +12,7 @@ Per capture, two runs of ``invrender init DS`` (unedited) then ``invrender optim
 
 Scores: Chamfer of the exported mesh against ``truth/mesh.ply`` (% of its bbox diagonal), the
 mesh mapped into the true world by the similarity that aligns the run's cameras with the true
-ones (``invrender.data.alignment``; exact for ``true``, estimated for ``auto``); held-out PSNR
+ones (``scripts/fixtures/alignment.py``; exact for ``true``, estimated for ``auto``); held-out PSNR
 over the run's own masks (``summary.json``'s ``psnr_masked``) and over the TRUE masks (the run's
 held-out renders, ``eval/*_render.png``, against the photos at working size), so that a
 different mask cannot flatter the ``auto`` run.
@@ -102,8 +102,8 @@ def heldout_names(config: Path) -> list[str]:
 def to_true_world(dataset: Path, capture: Path) -> np.ndarray:
     """4x4 similarity from a dataset's world to the capture's true world, fitted on the cameras
     (same photos on both sides)."""
-    from invrender.data.alignment import align_poses, similarity_matrix
     from invrender.data.transforms import read_transforms
+    from scripts.fixtures.alignment import align_poses, similarity_matrix
 
     truth = {f.image.stem: f.camera for f in read_transforms(capture / "truth" / "transforms.json")}
     frames = read_transforms(dataset / "transforms.json")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from invrender.data.alignment import align_poses
 from invrender.data.cameras import Camera, look_at
+from scripts.fixtures.alignment import align_poses
 
 
 def noise_texture(size: int, seed: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""invrender.data.alignment: the similarity between recovered and true cameras (SfM scores, and
+"""scripts/fixtures/alignment.py: the similarity between recovered and true cameras (SfM scores, and
 a reconstruction mapped into the true world for the capture benchmark's Chamfer)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from invrender.data.alignment import align_poses, pose_errors, similarity_matrix
 from invrender.data.cameras import Camera, look_at
+from scripts.fixtures.alignment import align_poses, pose_errors, similarity_matrix
 
 
 def _cameras(count: int) -> list[Camera]:

@@ -165,10 +165,10 @@ def test_true_dataset_keeps_the_order_normalizes_and_maps_back(e2e, tmp_path):
     """The `true` run's dataset: the given frame order (init then holds out the same photos as
     from the automatic dataset), true masks and photos, cameras normalized as `invrender
     cameras` does; the similarity fitted on the cameras maps a mesh back exactly."""
-    from invrender.data.alignment import pose_errors
     from invrender.data.transforms import read_transforms
     from invrender.geometry.shapes import load_mesh, save_mesh
     from invrender.run.init_config import write_init_config
+    from scripts.fixtures.alignment import pose_errors
 
     capture, cams = _fake_capture(tmp_path / "cap", 8)
     names = [f"IMG_{k:02d}" for k in (5, 2, 7, 0, 1, 3, 6, 4)]

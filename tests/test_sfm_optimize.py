@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import yaml
 
-from invrender.data.alignment import align_poses
 from invrender.data.cameras import Camera
 from invrender.data.transforms import read_transforms, write_transforms
 from invrender.run.launch import run_optimization
+from scripts.fixtures.alignment import align_poses
 from tests.photo_helpers import (
     camera_errors,
     photo_cameras,
