@@ -19,12 +19,9 @@ from invrender.integrators import reparam_border
 from invrender.integrators.plugin_props import prop_float, prop_int
 from invrender.integrators.refusals import (
     CAMERA_REFUSAL,
-    NORMALS_FORWARD_REFUSAL,
-    IntegratorRefusal,
     camera_moves,
     check_integrator,
     moving_shapes,
-    normals_differentiated,
     shape_label,
 )
 from invrender.integrators.reparam_outline import warp_ray_outline
@@ -244,8 +241,17 @@ class ReparamIntegrator(RBIntegrator):
         active: mi.Bool,
         kind: str = "bsdf",
     ) -> tuple[mi.Vector3f, mi.Float]:
-        """:meth:`warp_direction` of a ray leaving vertex ``pi`` (re-attached, so it moves)."""
-        here = pi.compute_surface_interaction(ray, mi.RayFlags.All | mi.RayFlags.FollowShape)
+        """:meth:`warp_direction` of a ray leaving vertex ``pi`` (re-attached, so it moves).
+
+        Ray origins that follow the shape need its position and geometric normal only
+        (``Minimal``). With ``All``, the shading frame interpolated the differentiated
+        vertex normals in these interactions and forward mode crashed in Dr.Jit
+        ("ad_traverse(): tried to forward-propagate derivatives across edge ... outside of
+        the current dr.isolate_grad() scope", at the loop's dr.forward_to) on Mitsuba's
+        rotating shading normals; any one of the three follow-shape interactions with
+        ``All`` reproduces it (issue 25).
+        """
+        here = pi.compute_surface_interaction(ray, mi.RayFlags.Minimal | mi.RayFlags.FollowShape)
         origin = here.spawn_ray(direction).o
         return self.warp_direction(scene, origin, direction, lane, key, arrival_depth, active, kind)
 
@@ -337,7 +343,7 @@ class ReparamIntegrator(RBIntegrator):
             if dr.hint(not primal, mode="scalar"):
                 with dr.resume_grad():
                     prev_follow = pi_prev.compute_surface_interaction(
-                        ray_prev, mi.RayFlags.All | mi.RayFlags.FollowShape
+                        ray_prev, mi.RayFlags.Minimal | mi.RayFlags.FollowShape
                     )
                     origin = dr.select(depth == 0, ray.o, prev_follow.spawn_ray(ray.d).o)
                     ray_in.o = origin
@@ -372,7 +378,7 @@ class ReparamIntegrator(RBIntegrator):
             with dr.resume_grad(when=not primal):
                 if dr.hint(not primal, mode="scalar"):
                     here = pi.compute_surface_interaction(
-                        ray, mi.RayFlags.All | mi.RayFlags.FollowShape
+                        ray, mi.RayFlags.Minimal | mi.RayFlags.FollowShape
                     )
                     em_origin = here.spawn_ray(ds.d).o
                     em_dir, em_det = self.warp_direction(
@@ -557,13 +563,6 @@ class ReparamIntegrator(RBIntegrator):
     ) -> mi.TensorXf:
         """Forward-mode derivative image: path term (splatted) + camera-warp term."""
         check_integrator(self, scene, moving_shapes(scene))
-        # Issue 25: forward mode crashed in Dr.Jit (isolate_grad) on a plane whose shading
-        # normals rotate (Mitsuba's rotate_shading_normals_plane); reverse mode is right.
-        rotating = normals_differentiated(scene)
-        if rotating is not None:
-            raise IntegratorRefusal(
-                NORMALS_FORWARD_REFUSAL.format(name="reparam", shape=shape_label(rotating))
-            )
         seed = int(seed)
         with dr.suspend_grad():
             sensor, film, primal = self._primal_and_lanes(scene, sensor, seed, spp)
