@@ -7,6 +7,11 @@ peer-suite table:
 
     PYTHONPATH=$PWD nice -n 5 python scripts/bench_peer_suite.py > /tmp/peer.md
 
+Rerun one integrator's rows after a change to it, and merge them into the last full sweep:
+
+    PYTHONPATH=$PWD nice -n 5 python scripts/bench_peer_suite.py --only reparam --json /tmp/r.json
+    PYTHONPATH=$PWD python scripts/bench_peer_suite.py --from-json /tmp/peer.json /tmp/r.json
+
 Each cell: forward mean error (threshold), cosine with the finite differences, reverse error
 of the mean gradient +- its spread across seeds, and pass/FAIL; or the refusal / crash line.
 """
@@ -108,6 +113,11 @@ def main() -> None:
     parser.add_argument("--fwd-spp", type=int, default=None, help="cap on forward-mode spp")
     parser.add_argument("--seeds", type=int, default=None, help="reverse-mode seeds")
     parser.add_argument("--no-baseline", action="store_true", help="skip the projective baseline")
+    parser.add_argument(
+        "--only",
+        choices=["edge_sampling", "reparam"],
+        help="run this integrator alone (rerun its rows; --from-json merges with an older sweep)",
+    )
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--from-json", nargs="+", help="only re-render these saved results")
     args = parser.parse_args()
@@ -138,14 +148,20 @@ def main() -> None:
         config = peer_suite.build(name)
         ref, ref_mean = refs[name], float(refs["mean_" + name])
         which = list(peer_run.OURS) + ([] if args.no_baseline else [peer_run.baseline_name(config)])
+        if args.only:
+            which = [args.only]
         results = {i: peer_run.run(config, i, ref, ref_mean, **budget) for i in which}
-        rows.append(row(name, results, refs))
         records += [vars(r) for r in results.values()]
-        print(" | ".join(rows[-1]), flush=True, file=sys.stderr)
+        if args.only:
+            print(f"{name}: {args.only}: {cell(results[args.only])}", flush=True, file=sys.stderr)
+        else:
+            rows.append(row(name, results, refs))
+            print(" | ".join(rows[-1]), flush=True, file=sys.stderr)
         if args.json:  # after each configuration: a long sweep keeps what it measured
             with open(args.json, "w") as fh:
                 json.dump(records, fh, indent=1, default=float)
-    print_table(rows)
+    if rows:
+        print_table(rows)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         f"\n{len(names)} configurations; wall {time.perf_counter() - start_wall:.0f} s, "

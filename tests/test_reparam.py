@@ -93,6 +93,7 @@ def test_registered_and_configurable(variant: str) -> None:
     assert "reparam_max_depth=2" in integ.to_string()
     assert integ.warp.rays == 4 and integ.warp.kappa == 500.0
     assert integ.shadow_warp.rays == 2 and integ.shadow_field == "outline"
+    assert integ.bsdf_field == "outline"
 
 
 @pytest.mark.parametrize(
@@ -100,6 +101,7 @@ def test_registered_and_configurable(variant: str) -> None:
     [
         ({"reparam_shadow_field": "edges"}, "reparam_shadow_field"),
         ({"reparam_shadow_rays": 3}, "reparam_shadow_rays"),
+        ({"reparam_bsdf_field": "edges"}, "reparam_bsdf_field"),
     ],
 )
 def test_bad_settings_name_the_key(variant: str, props: dict, key: str) -> None:

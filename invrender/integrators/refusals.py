@@ -51,28 +51,6 @@ CAMERA_REFUSAL = (
 )
 
 
-NORMALS_FORWARD_REFUSAL = (
-    "{name}: forward mode with differentiated vertex normals ('{shape}') is not supported "
-    "(Dr.Jit stops the traversal inside the path loop); use reverse mode (dr.backward) or prb"
-)
-
-
-def normals_differentiated(scene: mi.Scene) -> mi.Shape | None:
-    """The first mesh whose vertex normals carry gradients of their own, if any.
-
-    A moving smooth mesh's normals carry its positions' gradients too (Mitsuba recomputes
-    them from the positions); only normals differentiated while the positions are not count.
-    """
-    import drjit as dr
-
-    for shape in scene.shapes():
-        if shape.is_mesh() and shape.has_vertex_normals():
-            normals = dr.grad_enabled(shape.vertex_normals_buffer())
-            if normals and not dr.grad_enabled(shape.vertex_positions_buffer()):
-                return shape
-    return None
-
-
 def shapes_moved_by(params: Any, keys: Iterable[str]) -> list[mi.Shape]:
     """Shapes whose geometry the scene-parameter ``keys`` move (for ``invrender check``)."""
     found: list[mi.Shape] = []
