@@ -42,6 +42,7 @@ class TexturedSurface:
         self.atlas: Atlas | None = None
         self.maps: dict[str, np.ndarray] = {}
         self.specular = 0.5 if spec.specular is None else spec.specular
+        self._covered: np.ndarray | None = None  # (H, W) texels on a chart, from the atlas
         self._pairs: dict[int, tuple[Any, Any]] = {}  # channels -> TV pair masks (Dr.Jit)
 
     @property
@@ -74,6 +75,7 @@ class TexturedSurface:
         self.atlas = unwrap(vertices, faces, self.spec.resolution, self.spec.padding, normals)
         self._pairs = {}
         surface = texel_surface(self.atlas, self.spec.resolution)
+        self._covered = surface.covered
         bsdf = shape.bsdf()
         items = children(bsdf)
         kind = plugin_name(bsdf)
@@ -221,9 +223,11 @@ class TexturedSurface:
         import mitsuba as mi
 
         if channels not in self._pairs:
-            assert self.atlas is not None
-            face_of, _ = rasterize(self.atlas.uvs, self.atlas.faces, self.spec.resolution)
-            covered = face_of >= 0
+            if self._covered is None:  # resumed: the atlas came from a checkpoint, not a bake
+                assert self.atlas is not None
+                face_of, _ = rasterize(self.atlas.uvs, self.atlas.faces, self.spec.resolution)
+                self._covered = face_of >= 0
+            covered = self._covered
             ys = (covered[1:, :] & covered[:-1, :]).astype(np.float64)
             xs = (covered[:, 1:] & covered[:, :-1]).astype(np.float64)
             count = max((ys.sum() + xs.sum()) * channels, 1.0)
@@ -276,7 +280,7 @@ class TexturedSurface:
             vmapping=np.asarray(state["vmapping"], np.int64),
             normals=np.asarray(state["normals"], np.float64) if "normals" in state else None,
         )
-        self._pairs = {}
+        self._covered, self._pairs = None, {}
         self.specular = float(state.get("specular", self.specular))
         size = self.spec.resolution
         self.maps = {
