@@ -182,22 +182,23 @@ def relight(run: Path, obj: Path, out: Path, log: Path) -> float | None:
     args = ["relight", str(run), "--envmap", str(envmap), "--targets", str(targets), "--up", "z"]
     if invrender(*args, "--out", str(out), log=log) != 0:
         return None
+    return relit_metric(out, "psnr_mask")
+
+
+def relit_metric(out: Path, key: str) -> float | None:
+    """One metric of ``relight.json`` in ``out`` (None when missing):
+    ``psnr_mask``, or ``psnr_mask_scaled``, the relit PSNR after a per-channel gain on the
+    render: what is left when the albedo/light scale, which photos under one unknown sky cannot
+    fix, is forgiven."""
     path = out / "relight.json"
     if not path.is_file():
         return None
-    value = json.loads(path.read_text()).get("metrics", {}).get("psnr_mask")
+    value = json.loads(path.read_text()).get("metrics", {}).get(key)
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def relit_scaled(out: Path) -> str:
-    """The relit PSNR after a per-channel gain on the render (``psnr_mask_scaled``): what is
-    left when the albedo/light scale, which photos under one unknown sky cannot fix, is
-    forgiven."""
-    path = out / "relight.json"
-    if not path.is_file():
-        return ""
-    value = json.loads(path.read_text()).get("metrics", {}).get("psnr_mask_scaled")
-    return f"{value:.2f}" if isinstance(value, (int, float)) else ""
+def _two_decimals(value: float | None) -> str:
+    return f"{value:.2f}" if value is not None else ""
 
 
 def collect_object(obj: Path, work: Path) -> dict:
@@ -205,7 +206,7 @@ def collect_object(obj: Path, work: Path) -> dict:
     Chamfer columns measured again from the run folder."""
     saved = json.loads((work / "row.json").read_text()) if (work / "row.json").is_file() else {}
     row = {**saved, **measure(obj, work / "run"), "object": obj.name}
-    row["relit_scaled"] = relit_scaled(work / "relight")
+    row["relit_scaled"] = _two_decimals(relit_metric(work / "relight", "psnr_mask_scaled"))
     return row
 
 
@@ -279,7 +280,7 @@ def bench_object(obj: Path, work: Path, iterations: int | None) -> dict:
     if has_command("relight"):
         psnr = relight(run, obj, work / "relight", log)
         row["relit"] = f"{psnr:.2f}" if psnr is not None else "failed"
-        row["relit_scaled"] = relit_scaled(work / "relight")
+        row["relit_scaled"] = _two_decimals(relit_metric(work / "relight", "psnr_mask_scaled"))
     (work / "row.json").write_text(json.dumps(row, indent=1))
     return row
 
