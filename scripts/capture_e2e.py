@@ -42,6 +42,8 @@ def build_true_dataset(capture: Path, names: list[str], out: Path) -> Path:
     from invrender.data.cameras import mitsuba_to_opengl
     from invrender.data.colmap import OPENCV_TO_MITSUBA
     from invrender.data.normalize import apply_similarity, normalizing_similarity
+    from invrender.data.support_plane import KEY as SUPPORT_PLANE_KEY
+    from invrender.data.support_plane import plane_to_json
     from invrender.data.transforms import read_transforms
     from invrender.files import write_text
 
@@ -82,9 +84,19 @@ def build_true_dataset(capture: Path, names: list[str], out: Path) -> Path:
             "distance": DISTANCE,
             "truth_to_dataset": sim.tolist(),
         },
+        # The true table top (z = 0 in the capture's Z-up world), where `invrender cameras`
+        # writes the one it finds among the SfM points.
+        SUPPORT_PLANE_KEY: plane_to_json(true_table(sim)),
     }
     write_text(out / "transforms.json", json.dumps(data, indent=1))
     return out
+
+
+def true_table(truth_to_dataset: np.ndarray) -> tuple[np.ndarray, float]:
+    """The capture's table top (z = 0, normal +Z in the true world) in the dataset's world."""
+    rotation = truth_to_dataset[:3, :3] / np.cbrt(np.linalg.det(truth_to_dataset[:3, :3]))
+    normal = rotation @ np.array([0.0, 0.0, 1.0])
+    return normal, float(normal @ truth_to_dataset[:3, 3])
 
 
 def heldout_names(config: Path) -> list[str]:

@@ -202,6 +202,16 @@ def test_true_dataset_keeps_the_order_normalizes_and_maps_back(e2e, tmp_path):
     chamfer, normals = e2e.chamfer_in_true_world(tmp_path / "pred.ply", back, truth_mesh, 4000)
     assert chamfer < 1.0 and normals > 0.98
     assert e2e.chamfer_in_true_world(tmp_path / "pred.ply", np.eye(4), truth_mesh, 4000)[0] > 5
+    # The true table (z = 0) is in the dataset's world too: every camera's height above it is
+    # its true height (z) times the normalization's scale.
+    from invrender.data.support_plane import plane_from_json
+    from invrender.geometry.planes import height_above
+
+    plane = plane_from_json(json.loads((out / "transforms.json").read_text()), "t")
+    assert plane is not None
+    scale = np.cbrt(np.linalg.det(sim[:3, :3]))
+    heights = height_above(centres, plane)
+    assert heights == pytest.approx(scale * np.array([c.to_world[2, 3] for c in truth]), rel=1e-6)
 
 
 def test_heldout_psnr_over_other_masks_and_the_verdict(e2e, tmp_path):

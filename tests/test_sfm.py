@@ -13,7 +13,9 @@ from click.testing import CliRunner
 from PIL import Image  # at the top: PIL saving PNGs after a first import of pycolmap can crash
 
 from invrender.cli.main import main
+from invrender.data.support_plane import plane_from_json
 from invrender.data.transforms import read_transforms
+from invrender.geometry.planes import height_above
 from tests.photo_helpers import camera_errors, photo_cameras, render_photos
 
 
@@ -68,6 +70,13 @@ def test_cameras_recovers_the_true_cameras_fast(small_set, tmp_path):
     )
     assert (out / "colmap" / "cameras.bin").is_file()
     assert not list(tmp_path.glob(".dataset.partial*"))
+    # The floor under the object is kept as the support plane: each camera's height above it is
+    # its true height above the floor (y = -0.45) times the normalization's one scale.
+    assert "support plane            found" in res.output
+    plane = plane_from_json(meta, "transforms.json")
+    assert plane is not None
+    ratio = height_above(centres, plane) / np.array([c.to_world[1, 3] + 0.45 for c in truth])
+    assert ratio.std() / ratio.mean() < 0.01, ratio
 
 
 @pytest.mark.slow

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from invrender.data.support_plane import support_plane
 from invrender.errors import DataError
 
 # GrabCut runs on a copy at most this large (long side): its cost grows with the pixel count and
@@ -107,7 +108,7 @@ def label_points(cameras: list[Any], points: np.ndarray) -> PointLabels:
         inside += ok
     common = inside >= math.ceil(0.9 * len(cameras))
     candidate = common & (np.linalg.norm(points - centre, axis=1) < 0.6 * distance)
-    plane = ground_plane(points, 0.01 * distance, origins.mean(axis=0))
+    plane = support_plane(points, [c.to_world for c in cameras])
     if plane is not None:
         normal, offset = plane
         height = points @ normal - offset
@@ -122,36 +123,6 @@ def label_points(cameras: list[Any], points: np.ndarray) -> PointLabels:
         candidate &= d < limit
     labels.object = candidate
     return labels
-
-
-def ground_plane(
-    points: np.ndarray, tolerance: float, up_hint: np.ndarray, iterations: int = 300
-) -> tuple[np.ndarray, float] | None:
-    """RANSAC plane holding at least a quarter of the points (the table or floor), its normal
-    turned towards ``up_hint`` (the cameras); None when there is no such plane."""
-    if len(points) < 30:
-        return None
-    rng = np.random.default_rng(0)
-    best, best_count = None, 0
-    for _ in range(iterations):
-        a, b, c = points[rng.choice(len(points), 3, replace=False)]
-        n = np.cross(b - a, c - a)
-        norm = np.linalg.norm(n)
-        if norm < 1e-12:
-            continue
-        n = n / norm
-        count = int((np.abs((points - a) @ n) < tolerance).sum())
-        if count > best_count:
-            best, best_count = (n, float(a @ n)), count
-    if best is None or best_count < 0.25 * len(points):
-        return None
-    n, d = best
-    near = np.abs(points @ n - d) < tolerance  # refit on the inliers (least squares)
-    mean = points[near].mean(axis=0)
-    n = np.linalg.svd(points[near] - mean)[2][2]
-    if (up_hint - mean) @ n < 0:
-        n = -n
-    return n, float(mean @ n)
 
 
 def grabcut(

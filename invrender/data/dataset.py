@@ -12,6 +12,7 @@ from invrender.config.schema import Targets
 from invrender.data.cameras import Camera, look_at
 from invrender.data.images import LDR_SUFFIXES, downscale, read_image, read_mask
 from invrender.data.nerf_splits import read_targets_file
+from invrender.data.support_plane import Plane, plane_of_targets_file
 from invrender.data.transforms import Frame
 from invrender.data.validate import view_problems
 from invrender.errors import ConfigError, DataError
@@ -42,6 +43,9 @@ class Dataset:
     # sky to the camera (the run sets integrator.hide_emitters), or they would be scored against
     # black
     transparent: bool = False
+    # The table the object stands on (transforms.json's invrender_support_plane, written by
+    # `invrender cameras`): the visual-hull start stops at it
+    support_plane: Plane | None = None
 
     @property
     def has_images(self) -> bool:
@@ -193,7 +197,8 @@ def load_dataset(targets: Targets, source: str) -> Dataset:
     train = [i for i in range(n) if i not in holdout]
     if not train:
         raise DataError(f"{source}: targets.holdout: holds out every view; keep some to train on")
-    return Dataset(views, train, holdout, transparent=transparent)
+    plane = plane_of_targets_file(Path(targets.transforms)) if targets.transforms else None
+    return Dataset(views, train, holdout, transparent=transparent, support_plane=plane)
 
 
 NO_ALPHA, OPAQUE, TRANSPARENT, SKY = "no alpha", "opaque", "transparent", "sky"

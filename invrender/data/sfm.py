@@ -37,6 +37,8 @@ from invrender.data.colmap import (
 )
 from invrender.data.normalize import apply_similarity, normalizing_similarity
 from invrender.data.photo_inputs import PhotoSet, check_photos, open_upright, worker_count
+from invrender.data.support_plane import KEY as SUPPORT_PLANE_KEY
+from invrender.data.support_plane import plane_to_json, support_plane
 from invrender.errors import DataError
 
 CAMERA_MODELS = {"pinhole": "SIMPLE_PINHOLE", "radial": "SIMPLE_RADIAL", "opencv": "OPENCV"}
@@ -102,6 +104,7 @@ class SfmReport:
     masks: Any = None  # auto_masks.MasksReport with --masks auto
     lens_shift_px: float = 0.0  # the most the estimated distortion moves a border pixel
     resampled: bool = False  # photos undistorted (True) or used as they are (False)
+    support_plane: bool = False  # a table under the object was found (transforms.json keeps it)
     out_dir: Path | None = None
 
     def table(self) -> str:
@@ -115,6 +118,14 @@ class SfmReport:
             rows.append(("features", self.features))
         if self.matcher:
             rows.append(("matching", self.matcher))
+        rows.append(
+            (
+                "support plane",
+                "found (a table under the object: the visual hull stops at it)"
+                if self.support_plane
+                else "none found (the visual hull may keep a cone under the object)",
+            )
+        )
         rows += self.extra_rows
         width = max(len(k) for k, _ in rows)
         lines = [f"{k:<{width}}  {v}" for k, v in rows]
@@ -135,6 +146,7 @@ class SfmReport:
             "camera": self.camera,
             "lens_shift_px": self.lens_shift_px,
             "resampled": self.resampled,
+            "support_plane": self.support_plane,
             "features": self.features,
             "feature_scale": self.feature_scale,
             "matcher": self.matcher,
@@ -440,7 +452,7 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
         b.update()
     lap("undistort")
     with bar("write", 1) as b:
-        _write_dataset(tmp, photos, rec, undist, undist_images, opts, resampled)
+        plane = _write_dataset(tmp, photos, rec, undist, undist_images, opts, resampled)
         b.update()
     shutil.rmtree(work)
     lap("write")
@@ -458,6 +470,7 @@ def _reconstruct(photos: PhotoSet, tmp: Path, opts: SfmOptions) -> SfmReport:
         + ("photos undistorted" if resampled else "photos used as they are (not resampled)"),
         lens_shift_px=shift,
         resampled=resampled,
+        support_plane=plane,
         features=features,
         matcher=matcher_words,
         feature_scale=scale,
@@ -617,8 +630,9 @@ def _write_dataset(
     undist_images: Path,
     opts: SfmOptions,
     resampled: bool = True,
-) -> None:
-    """images/, masks/, colmap/ (undistorted model, COLMAP's world) and transforms.json."""
+) -> bool:
+    """images/, masks/, colmap/ (undistorted model, COLMAP's world) and transforms.json; True
+    when a support plane (the table) was found and written."""
     images = sorted((im for im in undist.images.values() if im.has_pose), key=lambda im: im.name)
     w2c = [cam_from_world_matrix(im) for im in images]
     sim = normalizing_similarity([opencv_c2w(m) for m in w2c], opts.distance)
@@ -629,11 +643,12 @@ def _write_dataset(
     undist.write(str(tmp / "colmap"))
     if photos.masks:
         (tmp / "masks").mkdir()
-    frames = []
+    frames, to_worlds = [], []
     for im, m in zip(images, w2c, strict=True):
         cam = undist.cameras[im.camera_id]
         camera = camera_from_colmap(cam, m, f"{tmp}: image {im.name}")
         to_world = apply_similarity(sim, opencv_c2w(m)) @ OPENCV_TO_MITSUBA
+        to_worlds.append(to_world)
         fx, fy, cx, cy = intrinsics(cam, str(im.name))
         frame = {
             "file_path": f"images/{im.name}",
@@ -669,7 +684,15 @@ def _write_dataset(
             "dataset_to_colmap": np.linalg.inv(sim).tolist(),
         },
     }
+    points = np.asarray([p.xyz for p in rec.points3D.values()], dtype=np.float64).reshape(-1, 3)
+    plane = support_plane(
+        points @ sim[:3, :3].T + sim[:3, 3],
+        to_worlds,
+    )
+    if plane is not None:
+        meta[SUPPORT_PLANE_KEY] = plane_to_json(plane)
     (tmp / "transforms.json").write_text(json.dumps(meta, indent=2))
+    return plane is not None
 
 
 def _copy_mask(src: Path, dst: Path) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from invrender.errors import DataError
+from invrender.geometry.planes import Plane, height_above
 from invrender.geometry.shapes import Mesh, closest_point_to_rays
 
 COARSE_RESOLUTION = 48  # first pass over the cameras' common view, to find the object's box
@@ -66,13 +67,16 @@ def visual_hull_mesh(
     triangles: int | None = 5000,
     threshold: float = 0.5,
     remesh_iterations: int = 5,
+    support: Plane | None = None,
 ) -> Mesh:
     """(V, F) of the visual hull of ``views`` (a Dataset, or HullViews / (camera, mask) pairs).
 
     ``resolution`` voxels along the object's longest side; ``triangles`` the remeshed size (None:
-    the raw marching-cubes surface). Raises DataError for masks that no point satisfies together.
+    the raw marching-cubes surface); ``support`` a plane the hull stops at (the table under the
+    object; a Dataset's own support_plane by default). Raises DataError for masks that no point
+    satisfies together.
     """
-    return visual_hull(views, resolution, triangles, threshold, remesh_iterations)[0]
+    return visual_hull(views, resolution, triangles, threshold, remesh_iterations, support)[0]
 
 
 def visual_hull(
@@ -81,10 +85,13 @@ def visual_hull(
     triangles: int | None = 5000,
     threshold: float = 0.5,
     remesh_iterations: int = 5,
+    support: Plane | None = None,
 ) -> tuple[Mesh, HullReport]:
     """`visual_hull_mesh` plus a HullReport (grid size, timings, genus)."""
     import time
 
+    if support is None:
+        support = getattr(views, "support_plane", None)
     views = _as_views(views)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -92,7 +99,7 @@ def visual_hull(
     seconds["distance_transform"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    field, origin, voxel = _coarse_to_fine(views, distances, resolution)
+    field, origin, voxel = _coarse_to_fine(views, distances, resolution, support=support)
     seconds["carve"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -161,19 +168,24 @@ def remesh_keeping_topology(
 
 
 def _coarse_to_fine(
-    views: list[HullView], distances: list[np.ndarray], resolution: int, ignore: int = 0
+    views: list[HullView],
+    distances: list[np.ndarray],
+    resolution: int,
+    ignore: int = 0,
+    support: Plane | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Carve a coarse grid over the views' common box, then ``resolution`` voxels over the
-    object's padded bounds. DataError when no point lies inside every silhouette."""
+    object's padded bounds; nothing below the ``support`` plane. DataError when no point lies
+    inside every silhouette."""
     lo, hi = _view_box(views)
-    field, origin, voxel = _carve(views, distances, lo, hi, COARSE_RESOLUTION, ignore)
+    field, origin, voxel = _carve(views, distances, lo, hi, COARSE_RESOLUTION, ignore, support)
     inside = field > 0
     if inside.sum() < 1:
         raise DataError(_no_overlap_message(views, distances, lo, hi))
     idx = np.argwhere(inside)
     lo = origin + (idx.min(axis=0) - 2) * voxel
     hi = origin + (idx.max(axis=0) + 2) * voxel
-    return _carve(views, distances, lo, hi, int(resolution), ignore)
+    return _carve(views, distances, lo, hi, int(resolution), ignore, support)
 
 
 def robust_hull_surface(
@@ -285,9 +297,12 @@ def _carve(
     hi: np.ndarray,
     resolution: int,
     ignore: int = 0,
+    support: Plane | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Smallest signed silhouette distance (scene units) over the views, on a cubic-voxel grid
-    spanning [lo, hi] with ``resolution`` voxels along its longest side.
+    spanning [lo, hi] with ``resolution`` voxels along its longest side; with a ``support``
+    plane, also no more than the height above it (no view sees under a table, so the masks
+    alone would keep a cone below the object's base).
 
     ``ignore`` > 0 takes the (ignore + 1)-th smallest instead: each voxel then disregards its
     ``ignore`` most disagreeing views, so a few wrong masks (automatic ones) cannot carve away
@@ -300,13 +315,15 @@ def _carve(
     axes = [lo[a] + voxel * np.arange(shape[a]) for a in range(3)]
     points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
     field = np.full(len(points), np.inf, dtype=np.float32)
+    if support is not None:
+        field = height_above(points, support).astype(np.float32)
     # The ignore + 1 smallest values seen so far per point, ascending (row `ignore` is the field).
     lowest = np.full((ignore + 1, len(points)), np.inf, dtype=np.float32)
     # Once a point is farther than a few voxels outside some silhouette cone its exact value no
     # longer matters (marching cubes only interpolates across cells that straddle the surface,
     # and the field changes at most about one unit per unit of distance): later views skip it.
     band = -3.0 * voxel
-    active = np.arange(len(points))
+    active = np.flatnonzero(field > band)
     for view, dist in zip(views, distances, strict=True):
         h, w = dist.shape
         world_to_camera, focal, cx, cy = _projection(view.camera, h, w)
@@ -325,7 +342,7 @@ def _carve(
         else:
             stacked = np.concatenate([lowest[:, active], world[None]], axis=0)
             lowest[:, active] = np.sort(stacked, axis=0)[: ignore + 1]
-            field[active] = lowest[ignore, active]
+            field[active] = np.minimum(field[active], lowest[ignore, active])
         active = active[field[active] > band]
     origin = np.asarray(lo, dtype=np.float64)
     return field.reshape(tuple(shape)), origin, voxel

@@ -12,14 +12,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 from invrender.errors import DataError
+from invrender.geometry.planes import Plane
 from invrender.geometry.visual_hull import HullReport, HullView, views_from_dataset, visual_hull
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 MASK_SUFFIXES = (".png", ".exr", ".jpg", ".jpeg")
 
 
-def hull_views(dataset: Path, masks: str | None, variant: str = "auto") -> list[HullView]:
-    """The cameras and masks of DATASET (see the module docstring); DataError on bad input."""
+def hull_views(
+    dataset: Path, masks: str | None, variant: str = "auto"
+) -> tuple[list[HullView], Plane | None]:
+    """The cameras and masks of DATASET (see the module docstring) and the table under the
+    object when its transforms.json names one; DataError on bad input."""
     from invrender.variant import select_variant
 
     if not dataset.is_file():
@@ -30,7 +34,9 @@ def hull_views(dataset: Path, masks: str | None, variant: str = "auto") -> list[
     return _transforms_views(dataset, masks or "alpha")
 
 
-def _config_views(path: Path, masks: str | None, variant: str) -> list[HullView]:
+def _config_views(
+    path: Path, masks: str | None, variant: str
+) -> tuple[list[HullView], Plane | None]:
     from invrender.config.loader import load_config
     from invrender.data.dataset import load_dataset
     from invrender.run.session import ensure_targets
@@ -44,10 +50,11 @@ def _config_views(path: Path, masks: str | None, variant: str) -> list[HullView]
         )
     select_variant(variant if variant != "auto" else loaded.config.variant or "auto")
     ensure_targets(loaded)
-    return views_from_dataset(load_dataset(targets, targets.transforms or str(path)))
+    data = load_dataset(targets, targets.transforms or str(path))
+    return views_from_dataset(data), data.support_plane
 
 
-def _transforms_views(path: Path, masks: str) -> list[HullView]:
+def _transforms_views(path: Path, masks: str) -> tuple[list[HullView], Plane | None]:
     from invrender.config.schema import Targets
     from invrender.data.dataset import load_dataset
     from invrender.data.images import read_mask
@@ -63,7 +70,7 @@ def _transforms_views(path: Path, masks: str) -> list[HullView]:
     if masks in ("alpha", "files"):
         mode: Literal["alpha", "files"] = "alpha" if masks == "alpha" else "files"
         dataset = load_dataset(Targets(transforms=str(path), masks=mode), str(path))
-        return views_from_dataset(dataset, range(len(dataset.views)))
+        return views_from_dataset(dataset, range(len(dataset.views))), dataset.support_plane
     folder = Path(masks)
     if not folder.is_dir():
         raise DataError(f"--masks {masks}: expected 'alpha', 'files' or a folder of mask images")
@@ -87,7 +94,7 @@ def _transforms_views(path: Path, masks: str) -> list[HullView]:
                 f"{view.image.shape[1::-1]}; masks must match their images"
             )
         views.append(HullView(view.camera, mask))
-    return views
+    return views, dataset.support_plane
 
 
 def make_hull(
@@ -106,8 +113,8 @@ def make_hull(
 
     if out.suffix.lower() not in (".ply", ".obj", ".stl", ".glb"):
         raise DataError(f"--out {out}: give a .ply, .obj, .stl or .glb file name")
-    views = hull_views(dataset, masks, variant)
-    (vertices, faces), report = visual_hull(views, resolution, triangles, threshold)
+    views, plane = hull_views(dataset, masks, variant)
+    (vertices, faces), report = visual_hull(views, resolution, triangles, threshold, support=plane)
     data: Any = trimesh.Trimesh(vertices, faces, process=False).export(
         file_type=out.suffix.lower()[1:]
     )
