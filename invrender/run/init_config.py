@@ -22,7 +22,7 @@ from invrender.config.names import PIPELINES
 from invrender.data.transforms import Frame, read_transforms
 from invrender.errors import DataError
 from invrender.files import write_text
-from invrender.run.init_rules import BASE_COLOR_TV, MAP_TV, WORK_SIDE, Rules, plan
+from invrender.run.init_rules import BASE_COLOR_TV, EVAL_SPP, MAP_TV, WORK_SIDE, Rules, plan
 
 
 def dataset_frames(dataset: Path) -> tuple[Frame, list[Frame], str, str]:
@@ -169,6 +169,7 @@ def write_init_config(dataset: Path, out: Path, pipeline: str = "joint") -> str:
         pipeline=pipeline,
         integrator=_integrator(pipeline, masks != "none"),
         iterations=rules.iterations if geometric else 300,
+        eval_spp=EVAL_SPP,
         iterations_note=_iterations_note(rules, n_train) if geometric else "",
         geometry=_geometry_section(rules, hull, textured, mask_images is not None, n_train)
         if geometric
@@ -273,7 +274,7 @@ def _geometry_section(rules: Rules, hull: bool, textured: bool, masks: bool, n_t
     lines.append("  large_steps: {lambda: 20}")
     lines.append(
         f"  remesh: {{at: {rules.remesh_at}, triangles: {rules.remesh_triangles}}}"
-        "   # edges of ~4 px"
+        "   # edges of ~3 px"
     )
     if rules.coarse_factors:
         lines.append(
@@ -373,6 +374,7 @@ optimize:
   pipeline: {pipeline}    # material | lighting | geometry | joint
   iterations: {iterations}{iterations_note}
   spp: 4
+  eval_spp: {eval_spp}    # held-out renders for summary.json: noise only lowers a PSNR
   views_per_iter: 2
   loss: l1
   exposure: {{per_view: {per_view}}}    # {exposure_note}
