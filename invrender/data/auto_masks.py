@@ -36,6 +36,12 @@ GRABCUT_ITERATIONS = 5
 MIN_SEEDS = 8  # fewer object points seen in a view: seed it from the object's projected box
 REDO_BELOW = 0.95  # a view whose IoU with the hull's projection is below this is re-seeded
 LOW_CONFIDENCE = 0.8  # flagged in the table
+# Holes in a GrabCut mask of at least this fraction of the object's area are kept (a handle's
+# opening), smaller ones filled (specks GrabCut gave to the background); see fill_small_holes.
+KEEP_HOLE = 0.01
+# Gaps in a GrabCut mask narrower than twice this fraction of the image's long side are bridged
+# (a morphological closing; 6 px at the 640 px GrabCut size): see fill_small_holes.
+CLOSE_FRACTION = 0.01
 
 
 @dataclass
@@ -129,9 +135,9 @@ def grabcut(
     image: np.ndarray, seeds: np.ndarray, iterations: int = GRABCUT_ITERATIONS
 ) -> np.ndarray:
     """GrabCut from a seed image of OpenCV labels (GC_BGD, GC_FGD, GC_PR_BGD, GC_PR_FGD); the
-    object as a bool image, holes filled, only the parts that hold a sure-object seed."""
+    object as a bool image, small holes filled, only the parts that hold a sure-object seed."""
     import cv2
-    from scipy.ndimage import binary_fill_holes, label
+    from scipy.ndimage import label
 
     seeds = seeds.copy()
     if not ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).any():
@@ -156,7 +162,31 @@ def grabcut(
             sizes = np.bincount(parts.ravel())[1:]
             sure = np.array([int(np.argmax(sizes)) + 1])
         obj = np.isin(parts, sure)
-    return binary_fill_holes(obj)
+    return fill_small_holes(obj)
+
+
+def fill_small_holes(obj: np.ndarray, keep: float = KEEP_HOLE) -> np.ndarray:
+    """``obj`` with gaps narrower than CLOSE_FRACTION of the image bridged, then its holes
+    filled except those of at least ``keep`` of its area.
+
+    GrabCut leaves specks of background inside an object (a dark fleck like the table), and
+    breaks a thin bright rim against a bright background: the inside of an open mug seen from
+    above then joined the background through the break, a notch no hole filling closes, and
+    the notches of a few views perforated the visual hull (the capture mug's hull had genus
+    10-19 at 128 voxels against the truth's 1; 1 with the gaps bridged). A mug's handle seen
+    from the side encloses the background behind it: that hole is kept."""
+    from scipy.ndimage import binary_closing, binary_fill_holes, label
+
+    r = max(1, round(CLOSE_FRACTION * max(obj.shape)))
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    obj = obj | binary_closing(obj, structure=(xx * xx + yy * yy) <= r * r)
+    filled = binary_fill_holes(obj)
+    holes, count = label(filled & ~obj)
+    if count == 0:
+        return filled
+    sizes = np.bincount(holes.ravel())[1:]
+    large = np.flatnonzero(sizes >= keep * max(int(obj.sum()), 1)) + 1
+    return filled & ~np.isin(holes, large)
 
 
 def _pool() -> ThreadPoolExecutor:
