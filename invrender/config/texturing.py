@@ -15,6 +15,12 @@ class MapSpec(Strict):
     tv_weight: float = Field(
         0.0, ge=0, description="total-variation weight over the map's charts (smoothness)"
     )
+    offset_lr: float = Field(
+        0.0,
+        ge=0,
+        description="learning rate of one value added to every texel (0: none): the map's "
+        "level moves with the summed gradient of all texels, its detail with each texel's",
+    )
 
 
 class TextureStage(Strict):

@@ -299,14 +299,18 @@ def _geometry_section(rules: Rules, hull: bool, textured: bool, masks: bool, n_t
         )
         lines.append(
             "  # smoothed inside the UV charts (tv_weight) so that Monte Carlo noise cannot "
-            "speckle them."
+            "speckle them;"
+        )
+        lines.append(
+            "  # roughness and metallic also move as a whole (offset_lr: their level gets the sum "
+            "of all texels' gradients)."
         )
         lines.append(
             f"  texture: {{at: {rules.geometry_iterations}, resolution: "
             f"{rules.texture_resolution}, lr: {rules.map_lr}, tv_weight: {BASE_COLOR_TV}, "
-            f"roughness: {{init: 0.5, lr: {rules.map_lr}, tv_weight: {MAP_TV}}}, metallic: "
-            f"{{init: 0.0, lr: {rules.metallic_lr}, tv_weight: {MAP_TV}}}, specular: 0.5, "
-            f"specular_lr: 0.01}}"
+            f"roughness: {{init: 0.5, lr: {rules.map_lr}, tv_weight: {MAP_TV}, offset_lr: "
+            f"{rules.map_lr}}}, metallic: {{init: 0.0, lr: {rules.metallic_lr}, tv_weight: "
+            f"{MAP_TV}, offset_lr: {rules.metallic_lr}}}, specular: 0.5, specular_lr: 0.01}}"
         )
     lines.append("  eval_every: 50   # genus, watertightness in metrics.csv")
     return "\n".join(lines) + "\n"

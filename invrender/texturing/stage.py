@@ -56,6 +56,21 @@ class TexturedSurface:
     def specular_key(self) -> str:
         return f"{self.shape_id}.bsdf.specular"
 
+    def offset_key(self, name: str) -> str:
+        """The optimizer variable of a map's level (see ``offsets``); not a scene parameter."""
+        return f"{self.shape_id}.bsdf.{name}.offset"
+
+    def offsets(self) -> dict[str, float]:
+        """Maps with a level optimized apart from their texels, and its learning rate.
+
+        A texel is seen in a few views at a few samples, so its gradient is mostly noise and
+        Adam moves it by about its lr in a random direction: after 250 steps the benchmark's
+        roughness maps still had their start (0.5) as median, the metallic pen's metallic map
+        0.1 against a true 0.8. One value added to every texel gets the sum of all their
+        gradients, where the noise cancels and the material's level does not."""
+        specs = {"roughness": self.spec.roughness, "metallic": self.spec.metallic}
+        return {name: spec.offset_lr for name, spec in specs.items() if spec.offset_lr > 0}
+
     def keys(self) -> list[str]:
         """The optimized keys: the maps, and ``specular`` when it has a learning rate."""
         keys = [self.key(name) for name in MAPS]
@@ -165,14 +180,28 @@ class TexturedSurface:
         }
         if self.spec.specular_lr > 0:
             out[self.specular_key] = mi.Float(self.specular)
+        for name in self.offsets():
+            out[self.offset_key(name)] = mi.Float(0.0)
         return out
 
     def apply(self, opt: Any, params: Any) -> None:
+        """The optimizer's values into the scene: each map kept in [0, 1], a map with a level
+        as the sum (what renders and what is exported), its texels kept so that the sum is."""
         import drjit as dr
 
+        levels = {self.key(name): self.offset_key(name) for name in self.offsets()}
         for key in self.keys():
-            opt[key] = dr.clip(opt[key], 0.0, 1.0)
-            params[key] = opt[key]
+            level = levels.get(key)
+            if level is None or level not in opt:
+                opt[key] = dr.clip(opt[key], 0.0, 1.0)
+                params[key] = opt[key]
+                continue
+            # Projected, not clipped in the graph: a clip there would zero the gradient of
+            # every texel outside [0, 1] and hold it there for good.
+            opt[level] = dr.clip(opt[level], -1.0, 1.0)
+            shift = float(np.array(opt[level]).reshape(-1)[0])
+            opt[key] = dr.clip(opt[key], -shift, 1.0 - shift)
+            params[key] = opt[key] + opt[level]
 
     def learning_rates(self, iteration: int, total: int) -> dict[str, float]:
         """Cosine decay from ``at`` to the last iteration, to ``final_factor`` of each lr."""
@@ -188,6 +217,8 @@ class TexturedSurface:
         rates = {self.key(name): lr * factor for name, lr in base.items()}
         if self.spec.specular_lr > 0:
             rates[self.specular_key] = self.spec.specular_lr * factor
+        for name, lr in self.offsets().items():
+            rates[self.offset_key(name)] = lr * factor
         return rates
 
     def tv_weights(self) -> dict[str, float]:
@@ -218,16 +249,20 @@ class TexturedSurface:
             total = term if total is None else total + term
         return total
 
+    def _coverage(self) -> np.ndarray:
+        """(H, W) texels on a chart: from the bake, or rasterized once after a resume."""
+        if self._covered is None:  # resumed: the atlas came from a checkpoint, not a bake
+            assert self.atlas is not None
+            face_of, _ = rasterize(self.atlas.uvs, self.atlas.faces, self.spec.resolution)
+            self._covered = face_of >= 0
+        return self._covered
+
     def _pair_masks(self, channels: int) -> tuple[Any, Any]:
         """Weights of the vertical and horizontal texel pairs that both lie on a chart (sum 1)."""
         import mitsuba as mi
 
         if channels not in self._pairs:
-            if self._covered is None:  # resumed: the atlas came from a checkpoint, not a bake
-                assert self.atlas is not None
-                face_of, _ = rasterize(self.atlas.uvs, self.atlas.faces, self.spec.resolution)
-                self._covered = face_of >= 0
-            covered = self._covered
+            covered = self._coverage()
             ys = (covered[1:, :] & covered[:-1, :]).astype(np.float64)
             xs = (covered[:, 1:] & covered[:, :-1]).astype(np.float64)
             count = max((ys.sum() + xs.sum()) * channels, 1.0)
@@ -245,15 +280,18 @@ class TexturedSurface:
             return {}
         if self.spec.specular_lr > 0:
             self.specular = float(np.array(params[self.specular_key]).reshape(-1)[0])
-        return {
-            "texture": {
-                "resolution": self.spec.resolution,
-                "vertices": len(self.atlas.vertices),
-                "seam_vertices": self.atlas.seam_vertices,
-                "maps": list(MAPS),
-                "specular": self.specular,
-            }
+        texture: dict[str, Any] = {
+            "resolution": self.spec.resolution,
+            "vertices": len(self.atlas.vertices),
+            "seam_vertices": self.atlas.seam_vertices,
+            "maps": list(MAPS),
+            "specular": self.specular,
         }
+        for name in self.offsets():  # each map's median over its charts, level included
+            value = np.array(params[self.key(name)]).reshape(self.maps[name].shape)
+            covered = self._coverage()
+            texture[f"{name}_median"] = float(np.median(value[covered])) if covered.any() else None
+        return {"texture": texture}
 
     def state_dict(self) -> dict[str, np.ndarray]:
         if self.atlas is None:
