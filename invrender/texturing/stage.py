@@ -192,7 +192,7 @@ class TexturedSurface:
         levels = {self.key(name): self.offset_key(name) for name in self.offsets()}
         for key in self.keys():
             level = levels.get(key)
-            if level is None or level not in opt:
+            if level is None:
                 opt[key] = dr.clip(opt[key], 0.0, 1.0)
                 params[key] = opt[key]
                 continue
@@ -287,10 +287,13 @@ class TexturedSurface:
             "maps": list(MAPS),
             "specular": self.specular,
         }
-        for name in self.offsets():  # each map's median over its charts, level included
-            value = np.array(params[self.key(name)]).reshape(self.maps[name].shape)
+        levelled = self.offsets()
+        if levelled:  # each such map's median over its charts, level included
             covered = self._coverage()
-            texture[f"{name}_median"] = float(np.median(value[covered])) if covered.any() else None
+            for name in levelled:
+                value = np.array(params[self.key(name)]).reshape(self.maps[name].shape)
+                median = float(np.median(value[covered])) if covered.any() else None
+                texture[f"{name}_median"] = median
         return {"texture": texture}
 
     def state_dict(self) -> dict[str, np.ndarray]:
