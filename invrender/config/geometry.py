@@ -34,11 +34,22 @@ class InitialShape(Strict):
     threshold: float = Field(
         0.5, gt=0, lt=1, description="visual_hull: mask value above which a pixel is the object"
     )
+    keep_inside: float | None = Field(
+        None,
+        ge=0,
+        description="visual_hull: while optimized, the shape may leave the hull by at most this "
+        "many voxels (every point outside it contradicts a mask); null lets it go anywhere",
+    )
 
     @model_validator(mode="after")
     def _path_for_file(self) -> InitialShape:
         if (self.type == "file") != (self.path is not None):
             raise ValueError("give init.path exactly when init.type is 'file'")
+        if self.keep_inside is not None and self.type != "visual_hull":
+            raise ValueError(
+                "init.keep_inside bounds the shape by the visual hull; it needs init.type: "
+                "visual_hull (or remove keep_inside)"
+            )
         return self
 
 

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import numpy as np
 
 from invrender.errors import DataError
+from invrender.geometry.hull_field import HullField
 from invrender.geometry.planes import Plane, height_above
 from invrender.geometry.shapes import Mesh, closest_point_to_rays
 
@@ -47,6 +49,16 @@ class HullReport:
     genus: int
     components_dropped: int
     seconds: dict[str, float]
+    # The carved signed distance grid (scene units, > 0 inside) and where it lies, for
+    # hull_field(): the bound the optimized shape is kept within (geometry.init.keep_inside)
+    field: np.ndarray | None = dataclass_field(default=None, repr=False)
+    origin: np.ndarray | None = dataclass_field(default=None, repr=False)
+    support: Plane | None = dataclass_field(default=None, repr=False)
+
+    def hull_field(self) -> HullField:
+        """The hull as a HullField (signed distance, projection back inside)."""
+        assert self.field is not None and self.origin is not None
+        return HullField.from_carve(self.field, self.origin, self.voxel_size, self.support)
 
 
 def views_from_dataset(dataset: Any, indices: Sequence[int] | None = None) -> list[HullView]:
@@ -99,18 +111,18 @@ def visual_hull(
     seconds["distance_transform"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    field, origin, voxel = _coarse_to_fine(views, distances, resolution, support=support)
+    carved, origin, voxel = _coarse_to_fine(views, distances, resolution, support=support)
     seconds["carve"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    field, dropped = _keep_largest_blob(field)
-    inside_count = int((field > 0).sum())
+    carved, dropped = _keep_largest_blob(carved)
+    inside_count = int((carved > 0).sum())
     if inside_count < MIN_VOXELS:
         raise DataError(
             f"visual hull: empty ({inside_count} voxel(s) inside every mask at resolution "
             f"{resolution}); raise the resolution or check the masks cover the object"
         )
-    vertices, faces = _surface(field, origin, voxel)
+    vertices, faces = _surface(carved, origin, voxel)
     mc_faces = len(faces)
     seconds["marching_cubes"] = time.perf_counter() - t0
 
@@ -124,13 +136,16 @@ def visual_hull(
         )
     seconds["remesh"] = time.perf_counter() - t0
     report = HullReport(
-        (int(field.shape[0]), int(field.shape[1]), int(field.shape[2])),
+        (int(carved.shape[0]), int(carved.shape[1]), int(carved.shape[2])),
         float(voxel),
         inside_count,
         mc_faces,
         hull_topology.genus,
         dropped,
         seconds,
+        carved,
+        origin,
+        support,
     )
     return (vertices, faces), report
 

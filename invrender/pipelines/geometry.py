@@ -59,6 +59,10 @@ class GeometryPipeline(Pipeline):
         self._silhouettes: Any = None  # SilhouetteRenderer, when geometry.mask_weight > 0
         self._mask_views: dict[tuple[int, int], tuple[Any, Any]] = {}
         self._start_topology: dict[str, Any] = {}  # Topology of each mesh's start, kept by remesh
+        # The visual hull the shape is held within (geometry.init.keep_inside; above the table
+        # always), and how many vertex moves it has undone so far (summary.json)
+        self._hull: Any = None
+        self._kept_inside = 0
 
     # -- set-up ----------------------------------------------------------------------------
     def validate(self) -> list[str]:
@@ -124,9 +128,13 @@ class GeometryPipeline(Pipeline):
         for key in self.geometry_keys():
             current = np.array(self.ctx.params[key], dtype=np.float64).reshape(-1, 3)
             faces = np.array(self.ctx.params[key[: -len(POSITIONS_SUFFIX)] + ".faces"])
-            vertices, faces = initial_shape(
+            (vertices, faces), hull = initial_shape(
                 self.spec.init, self.ctx.dataset, (current, faces.reshape(-1, 3).astype(np.int32))
             )
+            if hull is not None and (
+                self.spec.init.keep_inside is not None or hull.support is not None
+            ):
+                self._hull = hull
             self.meshes[key] = MeshVariable(key, vertices, faces)
             self._set_topology(self.meshes[key])
             self._start_topology[key] = mesh_topology(faces)
@@ -192,6 +200,8 @@ class GeometryPipeline(Pipeline):
         self._setup()
         for key, mesh in self.meshes.items():
             variable = opt[key]
+            if self._hull is not None:
+                variable = self._keep_inside(opt, key, mesh)
             mesh.positions = (
                 mesh.large_steps.positions(variable) if mesh.large_steps is not None else variable
             )
@@ -199,6 +209,26 @@ class GeometryPipeline(Pipeline):
         others = [g for g in self.groups if not any(k in self.meshes for k in g.keys)]
         if others:
             Pipeline(self.ctx, others).apply(opt)
+
+    def _keep_inside(self, opt: Any, key: str, mesh: MeshVariable) -> Any:
+        """The optimizer's variable for ``mesh`` after moving the vertices that left the hull by
+        more than geometry.init.keep_inside voxels back to that distance, and those below the
+        table (the dataset's support plane) onto it (Adam's moments kept)."""
+        import mitsuba as mi
+
+        variable = opt[key]
+        ls = mesh.large_steps
+        positions = ls.positions(variable) if ls is not None else variable
+        points = np.array(positions, dtype=np.float64).reshape(-1, 3)
+        keep = self.spec.init.keep_inside
+        tolerance = None if keep is None else keep * self._hull.voxel
+        moved, count = self._hull.keep_inside(points, tolerance)
+        if count == 0:
+            return variable
+        self._kept_inside += count
+        flat = mi.Float(moved.astype(np.float32).ravel())
+        opt[key] = ls.latent_of(flat) if ls is not None else flat
+        return opt[key]
 
     def regularizer(self, opt: Any, iteration: int, views: StepViews) -> Any | None:
         from invrender.geometry import regularizers as reg
@@ -343,6 +373,8 @@ class GeometryPipeline(Pipeline):
             report.update(genus=topology.genus, components=topology.components)
             if key in self._start_topology:
                 report["genus_at_start"] = self._start_topology[key].genus
+            if self._hull is not None:
+                report["vertex_moves_kept_inside_hull"] = self._kept_inside
             out[key] = report
         if len(out) == 1:
             return {"geometry": next(iter(out.values()))}
