@@ -22,7 +22,15 @@ from invrender.config.names import PIPELINES
 from invrender.data.transforms import Frame, read_transforms
 from invrender.errors import DataError
 from invrender.files import write_text
-from invrender.run.init_rules import BASE_COLOR_TV, EVAL_SPP, MAP_TV, WORK_SIDE, Rules, plan
+from invrender.run.init_rules import (
+    BASE_COLOR_TV,
+    EVAL_SPP,
+    HULL_KEEP_INSIDE,
+    MAP_TV,
+    WORK_SIDE,
+    Rules,
+    plan,
+)
 
 
 def dataset_frames(dataset: Path) -> tuple[Frame, list[Frame], str, str]:
@@ -267,7 +275,8 @@ def _geometry_section(rules: Rules, hull: bool, textured: bool, masks: bool, n_t
     if hull:
         lines.append(
             f"  init: {{type: visual_hull, resolution: {rules.hull_resolution}, "
-            f"triangles: {rules.hull_triangles}}}   # carved from the masks"
+            f"triangles: {rules.hull_triangles}, keep_inside: {HULL_KEEP_INSIDE:g}}}"
+            "   # carved from the masks; the shape stays within 2 voxels of it"
         )
     else:
         lines.append("  init: {type: sphere, subdivisions: 3}   # fitted to the cameras (masks)")

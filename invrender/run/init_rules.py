@@ -31,6 +31,13 @@ REFERENCE_VERTEX_LR = 0.05
 # Twice the radiance a 64x32 sky texel needs to hold a small sun (the sky learning rate below).
 SUN_RADIANCE = 60.0
 
+# How far (voxels of the hull's grid, about a working-size pixel each) the shape may leave the
+# visual hull it starts from (geometry.init.keep_inside). Every point outside the hull contradicts
+# a mask, but the silhouette loss barely sees a surface bulging over an opening: the capture
+# benchmark's mug raised the roof over its cavity by a tenth of its height. Tighter bounds (1
+# voxel, 0.5) fought the optimizer on the thin handle (folds, -1 to -2 dB); masks are not exact.
+HULL_KEEP_INSIDE = 2.0
+
 # How far (in Adam steps of size lr) a texture-stage map must be able to travel (map_lr below).
 MAP_TRAVEL = 7.5
 
