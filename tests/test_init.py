@@ -140,6 +140,7 @@ def test_init_with_masks_writes_the_tuned_pipeline(dataset, tmp_path):
     loaded = load_config(cfg).config
     geo = loaded.geometry
     assert loaded.scene.object.shape == "visual_hull" and geo.init.type == "visual_hull"
+    assert geo.init.keep_inside == 2  # the shape stays within 2 voxels of its hull
     assert geo.mask_weight > 0
     assert geo.remesh.at and geo.remesh.triangles == sorted(geo.remesh.triangles)
     assert geo.coarse_to_fine.factors  # 256 px: rendered coarse first
@@ -177,6 +178,7 @@ def test_init_without_masks_starts_from_a_sphere(dataset, tmp_path):
     assert "masks: none" in res.output
     loaded = load_config(cfg).config
     assert loaded.scene.object.shape == "sphere" and loaded.geometry.init.type == "sphere"
+    assert loaded.geometry.init.keep_inside is None  # no hull to stay in
     assert loaded.geometry.mask_weight == 0  # nothing to compare silhouettes with
     assert "hide_emitters" not in loaded.integrator  # every pixel counts, the sky too
     res = run("check", cfg)
