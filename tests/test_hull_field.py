@@ -80,10 +80,12 @@ def test_keep_inside_needs_a_visual_hull_start():
         InitialShape(type="sphere", keep_inside=2)
 
 
-def test_a_run_pushed_outward_stays_within_its_hull(variant, tmp_path):
+def test_a_run_pushed_outward_stays_within_its_hull_and_resumes_its_count(variant, tmp_path):
     """configs/shape_genus.yaml at 32 px with a vertex learning rate 10x too large: the shape
     would overshoot the masks, but every vertex ends within keep_inside voxels of the hull it
-    started from, and the summary counts the moves it undid."""
+    started from, and the summary counts the moves it undid, across a stop and a resume."""
+    from helpers import runner_stopping_after
+
     from invrender.geometry.shapes import load_mesh
     from invrender.geometry.visual_hull import visual_hull
     from invrender.run.launch import run_optimization
@@ -104,14 +106,23 @@ def test_a_run_pushed_outward_stays_within_its_hull(variant, tmp_path):
         "geometry.remesh.at=[]",
         "geometry.remesh.triangles=[]",
         "output.preview_every=0",
-        "output.checkpoint_every=0",
+        "output.checkpoint_every=1",
         "output.export=[ply]",
     ]
-    summary, run_dir = run_optimization(
-        GENUS, overrides, output=tmp_path / "run", variant=variant, progress=False
+    part, run_dir = run_optimization(
+        GENUS,
+        overrides,
+        output=tmp_path / "run",
+        variant=variant,
+        progress=False,
+        runner_cls=runner_stopping_after(6),
     )
+    moved_before = part["geometry"]["vertex_moves_kept_inside_hull"]
+    assert part["iterations"] == 6 and moved_before > 0
+    resumed, _ = run_optimization(None, resume=run_dir, variant=variant, progress=False)
+    assert resumed["iterations"] == 12
     geometry = json.loads((run_dir / "summary.json").read_text())["geometry"]
-    assert geometry["vertex_moves_kept_inside_hull"] > 0
+    assert geometry["vertex_moves_kept_inside_hull"] > moved_before  # carried over, then more
     data = ring_dataset(tmp_path / "targets" / "transforms.json")
     data.train = [i for i in range(len(data.views)) if i != 3]
     _, report = visual_hull(data, 24, 1500)

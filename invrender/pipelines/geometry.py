@@ -387,6 +387,8 @@ class GeometryPipeline(Pipeline):
             assert mesh.anchor is not None  # set with the solver, before the first checkpoint
             state[f"{key}/anchor"] = mesh.anchor  # the optimizer variable holds the current shape
             state[f"{key}/faces"] = mesh.faces
+        if self._hull is not None:
+            state["kept_inside_hull"] = np.asarray(self._kept_inside)  # a resumed run goes on
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
@@ -401,6 +403,8 @@ class GeometryPipeline(Pipeline):
             mesh.vertices = np.asarray(state[f"{key}/anchor"], dtype=np.float64)
             mesh.faces = np.asarray(state[f"{key}/faces"], dtype=np.int32)
             self._set_topology(mesh)
+        if "kept_inside_hull" in state:
+            self._kept_inside = int(state["kept_inside_hull"])
 
 
 def topology_report(vertices: np.ndarray, faces: np.ndarray) -> dict[str, Any]:
