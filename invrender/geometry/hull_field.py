@@ -86,28 +86,25 @@ class HullField:
         back to that distance along the field's gradient (None: no bound), those below the
         support plane onto it, and how many moved."""
         points = np.array(points, dtype=np.float64)
-        below = np.zeros(len(points), dtype=bool)
+        moved = np.zeros(len(points), dtype=bool)
         if self.support is not None:
             normal, _ = self.support
             height = height_above(points, self.support)
-            below = height < 0
-            points[below] -= height[below, None] * normal
+            moved = height < 0
+            points[moved] -= height[moved, None] * normal
         if tolerance is None:
-            return points, int(below.sum())
-        distance = self.signed_distance(points)
-        stray = np.flatnonzero(distance < -tolerance)
-        if len(stray) == 0:
-            return points, int(below.sum())
-        moved = points[stray]
+            return points, int(moved.sum())
+        stray = np.flatnonzero(self.signed_distance(points) < -tolerance)
+        strays = points[stray]
         for _ in range(NEWTON_STEPS):
-            value = self.signed_distance(moved)
+            value = self.signed_distance(strays)
             outside = value < -tolerance
             if not outside.any():
                 break
-            grad = self._gradient(moved[outside])
+            grad = self._gradient(strays[outside])
             norm2 = np.maximum(np.sum(grad * grad, axis=1), 1e-12)
             step = (-tolerance - value[outside]) / norm2
-            moved[outside] += step[:, None] * grad
-        points[stray] = moved
-        below[stray] = True
-        return points, int(below.sum())
+            strays[outside] += step[:, None] * grad
+        points[stray] = strays
+        moved[stray] = True
+        return points, int(moved.sum())

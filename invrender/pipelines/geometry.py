@@ -19,6 +19,7 @@ import numpy as np
 
 from invrender.config.geometry import GeometrySpec
 from invrender.errors import ConfigError
+from invrender.geometry.hull_field import HullField
 from invrender.pipelines import register_pipeline
 from invrender.pipelines.base import Pipeline, RunContext, StepViews
 from invrender.pipelines.param_groups import ResolvedGroup
@@ -61,7 +62,7 @@ class GeometryPipeline(Pipeline):
         self._start_topology: dict[str, Any] = {}  # Topology of each mesh's start, kept by remesh
         # The visual hull the shape is held within (geometry.init.keep_inside; above the table
         # always), and how many vertex moves it has undone so far (summary.json)
-        self._hull: Any = None
+        self._hull: HullField | None = None
         self._kept_inside = 0
 
     # -- set-up ----------------------------------------------------------------------------
@@ -199,36 +200,40 @@ class GeometryPipeline(Pipeline):
     def apply(self, opt: Any) -> None:
         self._setup()
         for key, mesh in self.meshes.items():
-            variable = opt[key]
-            if self._hull is not None:
-                variable = self._keep_inside(opt, key, mesh)
-            mesh.positions = (
-                mesh.large_steps.positions(variable) if mesh.large_steps is not None else variable
-            )
+            mesh.positions = self._positions(opt, key, mesh)
             self.ctx.params[key] = mesh.positions
         others = [g for g in self.groups if not any(k in self.meshes for k in g.keys)]
         if others:
             Pipeline(self.ctx, others).apply(opt)
 
-    def _keep_inside(self, opt: Any, key: str, mesh: MeshVariable) -> Any:
-        """The optimizer's variable for ``mesh`` after moving the vertices that left the hull by
-        more than geometry.init.keep_inside voxels back to that distance, and those below the
-        table (the dataset's support plane) onto it (Adam's moments kept)."""
+    def _positions(self, opt: Any, key: str, mesh: MeshVariable) -> Any:
+        """The mesh's vertex positions (flat, differentiable w.r.t. the optimizer's variable).
+
+        With a hull bound, the vertices that left the hull by more than geometry.init.keep_inside
+        voxels are first moved back to that distance, and those below the table (the dataset's
+        support plane) onto it; the optimizer's variable is overwritten (Adam's moments kept).
+        The positions the bound checked are returned as they are when nothing moved, so the
+        large-steps solve runs once per iteration."""
         import mitsuba as mi
 
-        variable = opt[key]
         ls = mesh.large_steps
-        positions = ls.positions(variable) if ls is not None else variable
+
+        def positions_of(variable: Any) -> Any:
+            return ls.positions(variable) if ls is not None else variable
+
+        positions = positions_of(opt[key])
+        if self._hull is None:
+            return positions
         points = np.array(positions, dtype=np.float64).reshape(-1, 3)
         keep = self.spec.init.keep_inside
         tolerance = None if keep is None else keep * self._hull.voxel
         moved, count = self._hull.keep_inside(points, tolerance)
         if count == 0:
-            return variable
+            return positions
         self._kept_inside += count
         flat = mi.Float(moved.astype(np.float32).ravel())
         opt[key] = ls.latent_of(flat) if ls is not None else flat
-        return opt[key]
+        return positions_of(opt[key])
 
     def regularizer(self, opt: Any, iteration: int, views: StepViews) -> Any | None:
         from invrender.geometry import regularizers as reg
