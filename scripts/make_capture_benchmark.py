@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from make_cycles_benchmark import (  # noqa: E402  (a sibling script, not a package)
     Mesh,
+    _grid_faces,
     _mix,
     _smoothstep,
     _uv_grid,
@@ -51,7 +52,6 @@ from make_cycles_benchmark import (  # noqa: E402  (a sibling script, not a pack
     run_blender_job,
     save_mesh_npz,
     studio_world_dir,
-    torus_mesh,
     vase_albedo,
     write_obj,
     write_png,
@@ -109,6 +109,23 @@ def table_mesh(width: float, depth: float, thickness: float) -> Mesh:
     return Mesh(np.array(vertices, float), np.array(faces), np.array(uvs, float))
 
 
+def tube_mesh(point: Callable[[np.ndarray, np.ndarray], np.ndarray], nu: int, nv: int) -> Mesh:
+    """A closed tube: ``point(u, v)`` with u in [0, 1] along it (nu + 1 rings) and v in [0, 1)
+    around it, each end closed by a fan to its ring's centre."""
+    iu, iv = np.meshgrid(np.arange(nu + 1) / nu, np.arange(nv) / nv, indexing="ij")
+    rings = point(iu, iv).reshape(-1, 3)
+    eu, ev = np.meshgrid([0.0, 1.0], np.arange(nv) / nv, indexing="ij")
+    caps = point(eu, ev).mean(axis=1)
+    first, last = len(rings), len(rings) + 1
+    faces, uvs = _grid_faces(lambda i, j: i * nv + (j % nv), nu, nv)
+    for j in range(nv):  # the two end caps
+        faces += [(first, j, (j + 1) % nv), (last, nu * nv + (j + 1) % nv, nu * nv + j)]
+        uvs += [[(0.0, 0.5), (0.0, j / nv), (0.0, (j + 1) / nv)]]
+        uvs += [[(1.0, 0.5), (1.0, (j + 1) / nv), (1.0, j / nv)]]
+    vertices = np.concatenate([rings, caps])
+    return Mesh(vertices, np.array(faces), np.array(uvs, float)).outward()
+
+
 def wood_albedo(size: int, seed: int = 7) -> np.ndarray:
     """Planks of wood: growth rings warped by low-frequency noise, streaky grain along u, a
     different tone per plank, and wear: stains, dents and pores at many scales (the SfM
@@ -135,7 +152,7 @@ def wood_albedo(size: int, seed: int = 7) -> np.ndarray:
 
 
 def mug_mesh() -> Mesh:
-    """A thick-walled cup of revolution and a torus handle half sunk into its wall."""
+    """A thick-walled cup of revolution and a handle whose two ends are buried in its wall."""
     t = np.linspace(0.0, 1.0, 40)
     r_out = 0.40 + 0.03 * t - 0.02 * np.sin(np.pi * t)
     z_out = 0.95 * t
@@ -161,14 +178,20 @@ def mug_mesh() -> Mesh:
     )
     body = revolution_mesh(profile, 96)
 
+    # The handle: an arc of an oval tube whose two ends lie inside the cup's wall (the mid-wall
+    # radius at the ends' heights), so nothing of it shows inside the cup. (The first build
+    # used a closed torus half sunk into the wall: its inner half crossed the cavity as a rod,
+    # which no mug has.)
+    end = math.radians(95.5)  # x = 0.40 + 0.2 cos(95.5 deg) = 0.381: between r_in and r_out
+
     def handle_point(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-        a, b = 2 * np.pi * u, 2 * np.pi * v
+        a, b = end * (2 * u - 1), 2 * np.pi * v
         major, tube_w, tube_t = 0.25, 0.045, 0.03  # an oval tube, flatter across
         x = 0.40 + (major + tube_w * np.cos(b)) * np.cos(a) * 0.8
         z = 0.50 + (major + tube_w * np.cos(b)) * np.sin(a)
         return np.stack([x, tube_t * np.sin(b) * 1.6, z], axis=-1)
 
-    handle = torus_mesh(handle_point, 64, 16)
+    handle = tube_mesh(handle_point, 48, 16)
     handle = Mesh(handle.vertices, handle.faces, handle.uvs * [1.0, 0.05] + [0.0, 0.93])
     return merged(body, handle)
 

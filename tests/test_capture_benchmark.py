@@ -97,6 +97,22 @@ def test_scene_meshes(bench):
     assert wood.std(axis=(0, 1)).min() > 0.02  # texture for SIFT
 
 
+def test_mug_handle_stays_out_of_the_cup(bench):
+    """The handle's ends are buried in the wall: no part of it crosses the cavity (the first
+    build's closed torus did, as a rod across the cup that no mug has)."""
+    import gpytoolbox
+    import trimesh
+
+    mesh = bench.mug_mesh()
+    parts = trimesh.Trimesh(mesh.vertices, mesh.faces, process=False).split(only_watertight=True)
+    body, handle = sorted(parts, key=lambda part: -len(part.faces))
+    points = np.asarray(handle.vertices)
+    depth = gpytoolbox.signed_distance(points, np.asarray(body.vertices), np.asarray(body.faces))[0]
+    radius = np.hypot(points[:, 0], points[:, 1])
+    assert (depth < 0).any()  # glued: the ends are inside the wall
+    assert radius[depth >= 0].min() > 0.38  # the rest is outside the cup (inner radius <= 0.37)
+
+
 def test_mask_iou_and_a_failed_run(scorer, tmp_path):
     a = np.zeros((20, 30), np.uint8)
     a[5:15, 5:15] = 255
