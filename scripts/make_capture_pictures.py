@@ -5,9 +5,13 @@ folder (``--work W``):
   auto`` wrote (``W/<name>/masks.png``: photo | mask with its confidence), scaled to fit;
 - ``docs/img/capture_<name>_blender.jpg``: held-out photos (never trained on) next to Blender
   Cycles rendering the ``auto`` run's exported ``scene.blend`` from the same cameras (denoising
-  off; the .blend as the export wrote it: the run's sky, camera rays see black).
+  off; the .blend as the export wrote it: the run's sky, camera rays see black);
+- ``docs/img/capture_<name>_sections.png`` (``--sections``): the true mesh and the exported
+  meshes of the ``auto`` and ``true`` runs (moved into the true world as the benchmark scores
+  them), cut by the vertical planes through the true mesh's bounding-box centre.
 
     python scripts/make_capture_pictures.py W --capture vase [--views 2] [--samples 64]
+    python scripts/make_capture_pictures.py W --capture mug --sections CAPTURE_DIR
 
 Needs .bpy-venv (scripts/setup_blender_env.sh).
 """
@@ -94,6 +98,52 @@ def blender_pairs(work: Path, name: str, out: Path, views: int, samples: int, si
     return out
 
 
+def sections(work: Path, name: str, capture: Path, out: Path) -> Path:
+    """Cuts of the true mesh and of both runs' exported meshes through the truth's bbox centre,
+    along x (left) and y (right), in the true world (Z up)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import trimesh
+
+    from invrender.geometry.shapes import load_mesh
+    from scripts.capture_e2e import to_true_world
+
+    vertices, faces = load_mesh(capture / "truth" / "mesh.ply")
+    centre = (vertices.min(axis=0) + vertices.max(axis=0)) / 2
+    meshes = [("truth", "k", 1.6, trimesh.Trimesh(vertices, faces, process=False))]
+    e2e = work / name / "e2e"
+    for kind, label, colour in (
+        ("auto", "photos alone (automatic cameras and masks)", "tab:red"),
+        ("true", "true cameras and masks", "tab:blue"),
+    ):
+        row = json.loads((e2e / kind / "row.json").read_text())
+        found = sorted((Path(row["run"]) / "export" / "mitsuba" / "meshes").glob("*.ply"))
+        if not found:
+            continue
+        sim = to_true_world(Path(row["dataset"]), capture)
+        v, f = load_mesh(found[0])
+        moved = v @ sim[:3, :3].T + sim[:3, 3]
+        meshes.append((label, colour, 0.9, trimesh.Trimesh(moved, f, process=False)))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 6.2))
+    planes = (("y", [0.0, 1.0, 0.0], 0), ("x", [1.0, 0.0, 0.0], 1))
+    for ax, (axis, normal, across) in zip(axes, planes, strict=True):
+        for label, colour, width, mesh in meshes:
+            cut = mesh.section(plane_origin=centre, plane_normal=normal)
+            for line in cut.discrete if cut is not None else []:
+                ax.plot(line[:, across], line[:, 2], color=colour, lw=width)
+            ax.plot([], [], color=colour, lw=width, label=label)
+        ax.set_title(f"cut at {axis} = {centre[1 - across]:.2f} (the true world, Z up)")
+        ax.set_aspect("equal")
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="lower center", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=80)
+    plt.close(fig)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("work", type=Path, help="the --work folder of bench_capture.py --optimize")
@@ -104,8 +154,23 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=128, help="Cycles samples per pixel")
     parser.add_argument("--size", type=int, default=1024, help="render width (px)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "img")
+    parser.add_argument(
+        "--sections",
+        type=Path,
+        metavar="CAPTURE_DIR",
+        help="only the sections picture, against CAPTURE_DIR/truth (make_capture_benchmark's)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.sections is not None:
+        path = sections(
+            args.work,
+            args.capture,
+            args.sections,
+            args.out / f"capture_{args.capture}_sections.png",
+        )
+        print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
+        return
     for path in (
         masks_sheet(args.work, args.capture, args.out / f"capture_{args.capture}_masks_sheet.jpg"),
         blender_pairs(
