@@ -123,6 +123,20 @@ def to_true_world(dataset: Path, capture: Path) -> np.ndarray:
     return similarity_matrix(*align_poses(cams, [truth[f.image.stem] for f in frames]))
 
 
+def exported_mesh(run: Path) -> Path | None:
+    """The mesh a finished run exported for Mitsuba (None when it exported none)."""
+    meshes = sorted((run / "export" / "mitsuba" / "meshes").glob("*.ply"))
+    return meshes[0] if meshes else None
+
+
+def mesh_in_true_world(mesh: Path, sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices, faces) of ``mesh`` moved by the similarity ``sim`` into the true world."""
+    from invrender.geometry.shapes import load_mesh
+
+    vertices, faces = load_mesh(mesh)
+    return vertices @ sim[:3, :3].T + sim[:3, 3], faces
+
+
 def chamfer_in_true_world(
     mesh: Path, sim: np.ndarray, truth_mesh: Path, samples: int = 200_000
 ) -> tuple[float, float]:
@@ -131,10 +145,8 @@ def chamfer_in_true_world(
     from invrender.geometry.metrics import chamfer_and_normals
     from invrender.geometry.shapes import load_mesh
 
-    vertices, faces = load_mesh(mesh)
-    moved = vertices @ sim[:3, :3].T + sim[:3, 3]
     chamfer, _, consistency = chamfer_and_normals(
-        (moved, faces), load_mesh(truth_mesh), samples=samples
+        mesh_in_true_world(mesh, sim), load_mesh(truth_mesh), samples=samples
     )
     return 100.0 * chamfer, consistency
 
@@ -227,11 +239,11 @@ def measure(row: dict, capture: Path) -> dict:
     downscale = int(row.get("downscale") or 1)
     out["psnr_true_masks"] = heldout_psnr(run, dataset, capture / "truth" / "masks", downscale)
     out["psnr_own_masks_8bit"] = heldout_psnr(run, dataset, dataset / "masks", downscale)
-    meshes = sorted((run / "export" / "mitsuba" / "meshes").glob("*.ply"))
-    if meshes:
+    mesh = exported_mesh(run)
+    if mesh is not None:
         sim = to_true_world(dataset, capture)
         out["to_true_world_scale"] = float(np.cbrt(np.linalg.det(sim[:3, :3])))
-        chamfer, consistency = chamfer_in_true_world(meshes[0], sim, capture / "truth" / "mesh.ply")
+        chamfer, consistency = chamfer_in_true_world(mesh, sim, capture / "truth" / "mesh.ply")
         out["chamfer_percent"] = chamfer
         out["normal_consistency"] = consistency
     return out

@@ -108,7 +108,7 @@ def sections(work: Path, name: str, capture: Path, out: Path) -> Path:
     import trimesh
 
     from invrender.geometry.shapes import load_mesh
-    from scripts.capture_e2e import to_true_world
+    from scripts.capture_e2e import exported_mesh, mesh_in_true_world, to_true_world
 
     vertices, faces = load_mesh(capture / "truth" / "mesh.ply")
     centre = (vertices.min(axis=0) + vertices.max(axis=0)) / 2
@@ -119,12 +119,10 @@ def sections(work: Path, name: str, capture: Path, out: Path) -> Path:
         ("true", "true cameras and masks", "tab:blue"),
     ):
         row = json.loads((e2e / kind / "row.json").read_text())
-        found = sorted((Path(row["run"]) / "export" / "mitsuba" / "meshes").glob("*.ply"))
-        if not found:
+        mesh = exported_mesh(Path(row["run"]))
+        if mesh is None:
             continue
-        sim = to_true_world(Path(row["dataset"]), capture)
-        v, f = load_mesh(found[0])
-        moved = v @ sim[:3, :3].T + sim[:3, 3]
+        moved, f = mesh_in_true_world(mesh, to_true_world(Path(row["dataset"]), capture))
         meshes.append((label, colour, 0.9, trimesh.Trimesh(moved, f, process=False)))
     fig, axes = plt.subplots(1, 2, figsize=(13, 6.2))
     planes = (("y", [0.0, 1.0, 0.0], 0), ("x", [1.0, 0.0, 0.0], 1))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from invrender.geometry.hull_field import HullField
+from tests.helpers import runner_stopping_after
 
 ROOT = Path(__file__).resolve().parents[1]
 GENUS = ROOT / "configs" / "shape_genus.yaml"
@@ -84,8 +85,6 @@ def test_a_run_pushed_outward_stays_within_its_hull_and_resumes_its_count(varian
     """configs/shape_genus.yaml at 32 px with a vertex learning rate 10x too large: the shape
     would overshoot the masks, but every vertex ends within keep_inside voxels of the hull it
     started from, and the summary counts the moves it undid, across a stop and a resume."""
-    from helpers import runner_stopping_after
-
     from invrender.geometry.shapes import load_mesh
     from invrender.geometry.visual_hull import visual_hull
     from invrender.run.launch import run_optimization

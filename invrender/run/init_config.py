@@ -276,7 +276,7 @@ def _geometry_section(rules: Rules, hull: bool, textured: bool, masks: bool, n_t
         lines.append(
             f"  init: {{type: visual_hull, resolution: {rules.hull_resolution}, "
             f"triangles: {rules.hull_triangles}, keep_inside: {HULL_KEEP_INSIDE:g}}}"
-            "   # carved from the masks; the shape stays within 2 voxels of it"
+            f"   # carved from the masks; the shape stays within {HULL_KEEP_INSIDE:g} voxels of it"
         )
     else:
         lines.append("  init: {type: sphere, subdivisions: 3}   # fitted to the cameras (masks)")
