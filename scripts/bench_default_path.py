@@ -246,7 +246,13 @@ def measure(obj: Path, run: Path) -> dict:
     return row
 
 
-def bench_object(obj: Path, work: Path, iterations: int | None) -> dict:
+def training_sky(obj: Path) -> Path:
+    """The sky the object's photos were rendered under, in Mitsuba's layout (``gt/``)."""
+    meta = json.loads((obj / "gt" / "object.json").read_text())
+    return obj / "gt" / meta["lighting"]["train_test"]["mitsuba_envmap"]
+
+
+def bench_object(obj: Path, work: Path, iterations: int | None, known_sky: bool = False) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     log = work / "log.txt"
     cfg_path, run = work / "cfg.yaml", work / "run"
@@ -257,7 +263,8 @@ def bench_object(obj: Path, work: Path, iterations: int | None) -> dict:
             stale.unlink()
     row: dict = {"object": obj.name, "log": str(log)}
     start = time.perf_counter()
-    if invrender("init", str(obj), "--out", str(cfg_path), log=log) != 0:
+    sky = ["--sky", str(training_sky(obj)), "--sky-up", "z"] if known_sky else []
+    if invrender("init", str(obj), "--out", str(cfg_path), *sky, log=log) != 0:
         return {**row, "error": "init failed"}
     import yaml
 
@@ -328,6 +335,11 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="run folders (default /tmp/...)")
     parser.add_argument("--out", type=Path, default=None, help="write the table (markdown)")
     parser.add_argument(
+        "--known-sky",
+        action="store_true",
+        help="init --sky with the photos' own sky (gt/): the upper bound a light probe gives",
+    )
+    parser.add_argument(
         "--collect", action="store_true", help="no runs: the table of the finished --work folder"
     )
     args = parser.parse_args()
@@ -341,7 +353,7 @@ def main() -> None:
         if args.collect:
             row = collect_object(args.bench / name, work / name)
         else:
-            row = bench_object(args.bench / name, work / name, args.iterations)
+            row = bench_object(args.bench / name, work / name, args.iterations, args.known_sky)
         rows.append(row)
         print(table([row]), flush=True)
         text = render(rows, args, started, work)
@@ -360,8 +372,9 @@ def render(rows: list[dict], args: argparse.Namespace, started: str, work: Path)
             "proportionally), not the default path.**\n"
         )
     )
+    known = " with `--sky` set to the photos' own sky (`--known-sky`)" if args.known_sky else ""
     notes = (
-        f"\n\nDefault path (`invrender init OBJ` unedited → `invrender optimize`), "
+        f"\n\nDefault path (`invrender init OBJ`{known} unedited → `invrender optimize`), "
         f"{args.bench}, {'collected' if args.collect else 'started'} {started}, "
         f"{os.cpu_count()} CPUs, run folders in {work}."
         " Wall time: init + optimize (hull, loop, final evaluation, export). Load: the 1-minute"

@@ -219,6 +219,7 @@ _PATHS: tuple[tuple[KeyPath, bool, str], ...] = (
     (("targets", "cameras", "*", "mask"), True, "mask"),
     (("scene", "file"), True, "scene file"),
     (("scene", "object", "path"), True, "mesh file"),
+    (("scene", "lighting", "sky"), True, "sky EXR"),
     (("targets", "colmap"), True, "COLMAP model folder"),
     (("targets", "images"), True, "image folder"),
     (("geometry", "init", "path"), True, "mesh file"),

@@ -262,7 +262,10 @@ class RunConfig(Strict):
         except ValueError:
             return data  # no template, or a broken one: the schema reports it
         obj._pipeline = str(opt.get("pipeline", "material"))
-        return {**data, "optimize": {**opt, "params": template_params(obj, obj._pipeline)}}
+        lighting = scene.get("lighting")
+        known_sky = isinstance(lighting, dict) and lighting.get("sky") is not None
+        params = template_params(obj, obj._pipeline, known_sky)
+        return {**data, "optimize": {**opt, "params": params}}
 
     @model_validator(mode="after")
     def _template(self) -> RunConfig:

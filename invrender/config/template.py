@@ -37,8 +37,18 @@ class ObjectTemplate(Strict):
 
 
 class LightingTemplate(Strict):
+    """The sky: learned from a uniform start (``envmap`` texels), or known (``sky``, an HDR
+    image of the capture's surroundings, e.g. from a light probe), which pins the albedo's
+    scale and the sun that one set of photos cannot tell apart from the albedo."""
+
     envmap: tuple[int, int] = Field((64, 32), description="environment map [width, height]")
     radiance: float = Field(1.0, ge=0, description="initial (uniform) sky radiance")
+    sky: str | None = Field(
+        None, description="a known sky: lat-long EXR in Mitsuba's layout (replaces envmap)"
+    )
+    sky_up: Literal["y", "z"] = Field("y", description="the world axis the sky's +Y turns onto")
+    sky_rotate: float = Field(0.0, description="degrees about the world's up axis")
+    sky_scale: float = Field(1.0, gt=0, description="radiance factor on the sky image")
 
 
 def uses_volume(obj: ObjectTemplate) -> bool:
@@ -46,8 +56,13 @@ def uses_volume(obj: ObjectTemplate) -> bool:
     return obj.shape != "sphere" or obj._pipeline in GEOMETRY_PIPELINES
 
 
-def template_params(obj: ObjectTemplate, pipeline: str) -> list[dict[str, Any]]:
-    """The ``optimize.params`` of the template for a pipeline, with tested learning rates."""
+def template_params(
+    obj: ObjectTemplate, pipeline: str, known_sky: bool = False
+) -> list[dict[str, Any]]:
+    """The ``optimize.params`` of the template for a pipeline, with tested learning rates.
+
+    A known sky (``scene.lighting.sky``) stays fixed, except in the lighting pipeline, whose
+    only job is the sky (it starts from the image)."""
     colour = "reflectance" if obj.material == "diffuse" else "base_color"
     volume = uses_volume(obj)
     albedo_key = f"object.bsdf.{colour}.{'volume.data' if volume else 'data'}"
@@ -59,9 +74,12 @@ def template_params(obj: ObjectTemplate, pipeline: str) -> list[dict[str, Any]]:
     shape["schedule"] = {"type": "cosine", "final_factor": 0.3}
     rough = {"key": "object.bsdf.roughness.value", "lr": 0.01, "bounds": [0.05, 1.0]}
     material = [albedo] + ([rough] if obj.material == "principled" else [])
+    if known_sky:  # an HDR image's sun is far above the learned sky's bound
+        sky["bounds"] = [0.0, 1.0e6]
+    learned = [] if known_sky else [sky]
     return {
         "material": material,
         "lighting": [sky],
         "geometry": [shape],
-        "joint": [shape, *material, sky],
+        "joint": [shape, *material, *learned],
     }.get(pipeline, material)

@@ -99,13 +99,25 @@ def radius_from_masks(frames: list[Frame], masks: list[np.ndarray], centre: np.n
     return float(np.median(radii))
 
 
-def write_init_config(dataset: Path, out: Path, pipeline: str = "joint") -> str:
-    """Write the starting config to ``out``; return a one-line summary."""
+def write_init_config(
+    dataset: Path,
+    out: Path,
+    pipeline: str = "joint",
+    sky: Path | None = None,
+    sky_up: str = "y",
+) -> str:
+    """Write the starting config to ``out``; return a one-line summary. ``sky``: a known sky
+    (lat-long EXR, its +Y turned onto world ``sky_up``), kept fixed instead of learned."""
     if pipeline not in PIPELINES:
         raise DataError(f"--pipeline {pipeline}: use one of {', '.join(PIPELINES)}")
     out = Path(out)
     if out.exists():
         raise DataError(f"{out}: already exists (choose another --out, or delete it)")
+    if sky is not None:
+        from invrender.scene.sky import read_sky, sky_to_world
+
+        read_sky(Path(sky), asked_by="--sky")
+        sky_to_world(sky_up, 0.0)
     first, frames, key, value = dataset_frames(Path(dataset))
     from invrender.geometry.shapes import fit_sphere_to_cameras, mask_width_fraction
 
@@ -189,7 +201,8 @@ def write_init_config(dataset: Path, out: Path, pipeline: str = "joint") -> str:
             if photos
             else "true for photos whose exposure or white balance differ"
         ),
-        params=_params(pipeline, rules) if geometric else PARAMS_OMITTED,
+        lighting=_lighting(sky, sky_up, out),
+        params=_params(pipeline, rules, sky is not None) if geometric else PARAMS_OMITTED,
     )
     write_text(out, text)
     start = "visual hull" if hull else f"start sphere r = {radius:.3g}"
@@ -197,6 +210,7 @@ def write_init_config(dataset: Path, out: Path, pipeline: str = "joint") -> str:
         f"wrote {out}: {n} views ({n_held} held out), masks: {masks}, pipeline: {pipeline}, "
         f"{start}, {rules.work_width}x{rules.work_height} px"
         + (f", {rules.iterations} iterations" if geometric else "")
+        + (", known sky" if sky is not None else "")
     )
 
 
@@ -223,14 +237,29 @@ def _split_views(dataset: Path, key: str) -> tuple[int, int] | None:
     return len(frames) - len(held), len(held)
 
 
-def _params(pipeline: str, rules: Rules) -> str:
+def _lighting(sky: Path | None, sky_up: str, out: Path) -> str:
+    """The ``scene.lighting`` lines: a learned sky, or the known one (path relative to ``out``)."""
+    if sky is None:
+        return (
+            "    envmap: [64, 32]           # sky resolution [W, H], optimized in lighting/joint "
+            "runs\n    radiance: 1.0\n"
+        )
+    rel = os.path.relpath(Path(sky).resolve(), out.resolve().parent)
+    return (
+        f"    sky: {rel}    # known (--sky): kept fixed; it pins the albedo's scale and the sun\n"
+        f"    sky_up: {sky_up}    # the world axis the sky's +Y turns onto\n"
+    )
+
+
+def _params(pipeline: str, rules: Rules, known_sky: bool = False) -> str:
     """The template's parameters, written out, with the vertex learning rate from the rules."""
     from invrender.config.template import ObjectTemplate, template_params
 
     obj = ObjectTemplate(shape="sphere")
     obj._pipeline = pipeline
-    lines = ["  params:   # the template's; vertex lr from the object size, sky lr from iterations"]
-    for group in template_params(obj, pipeline):
+    note = "the known sky stays fixed" if known_sky else "sky lr from iterations"
+    lines = [f"  params:   # the template's; vertex lr from the object size, {note}"]
+    for group in template_params(obj, pipeline, known_sky):
         if group["key"].endswith("vertex_positions"):
             group = {**group, "lr": rules.vertex_lr}
         if group["key"] == "env.data":
@@ -380,9 +409,7 @@ scene:                         # the template: one object under an environment m
     material: diffuse          # diffuse | principled (adds roughness)
     albedo: 0.5                # start colour
   lighting:
-    envmap: [64, 32]           # sky resolution [W, H], optimized in lighting/joint runs
-    radiance: 1.0
-integrator: {integrator}
+{lighting}integrator: {integrator}
 optimize:
   pipeline: {pipeline}    # material | lighting | geometry | joint
   iterations: {iterations}{iterations_note}

@@ -9,6 +9,7 @@ radius from the masks.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from invrender.config.template import (
@@ -17,6 +18,7 @@ from invrender.config.template import (
     ObjectTemplate,
     uses_volume,
 )
+from invrender.scene.sky import read_sky, sky_to_world
 
 
 def template_scene(obj: ObjectTemplate, light: LightingTemplate) -> dict[str, Any]:
@@ -66,6 +68,21 @@ def template_scene(obj: ObjectTemplate, light: LightingTemplate) -> dict[str, An
         shape = {"type": "sphere", "center": list(obj.center), "radius": obj.radius}
     return {
         "type": "scene",
-        "env": {"type": "envmap", "bitmap": mi.Bitmap(sky)},
+        "env": sky_emitter(light, sky),
         "object": {**shape, "bsdf": bsdf},
+    }
+
+
+def sky_emitter(light: LightingTemplate, uniform: Any) -> dict[str, Any]:
+    """The environment map: the known sky image placed in the world, else ``uniform`` texels."""
+    import mitsuba as mi
+
+    if light.sky is None:
+        return {"type": "envmap", "bitmap": mi.Bitmap(uniform)}
+    image = read_sky(Path(light.sky), asked_by="scene.lighting.sky")
+    return {
+        "type": "envmap",
+        "bitmap": mi.Bitmap(image),
+        "scale": light.sky_scale,
+        "to_world": mi.ScalarTransform4f(sky_to_world(light.sky_up, light.sky_rotate)),
     }
