@@ -253,6 +253,9 @@ def test_init_rules_scale_with_the_dataset():
     big, small = rules(mask_area=4e4), rules(mask_area=6e3)
     assert big.remesh_triangles[-1] > small.remesh_triangles[-1]
     assert big.texture_resolution >= small.texture_resolution
+    # A small object (the benchmark pen: ~2300 pixels a view) gets its one triangle per pixel.
+    assert rules(mask_area=2.3e3).remesh_triangles == [2000, 2000]
+    assert rules(mask_area=2.3e3).hull_triangles == 2000
     assert rules(object_radius=2.0).vertex_lr == pytest.approx(2 * rules().vertex_lr, rel=0.01)
     # The sky's lr lets a texel reach a sun's radiance (~30) within the run, with margin.
     assert 0.02 <= r.sky_lr <= 0.15 and r.sky_lr * r.iterations >= 59
