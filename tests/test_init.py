@@ -256,6 +256,9 @@ def test_init_rules_scale_with_the_dataset():
     # A small object (the benchmark pen: ~2300 pixels a view) gets its one triangle per pixel.
     assert rules(mask_area=2.3e3).remesh_triangles == [2000, 2000]
     assert rules(mask_area=2.3e3).hull_triangles == 2000
+    # The hull and the first remesh keep 5000 (or the final count) to hold thin parts whole.
+    assert rules(mask_area=7e3).remesh_triangles == [5000, 7000]
+    assert rules(mask_area=3e3).remesh_triangles == [3000, 3000]
     assert rules(object_radius=2.0).vertex_lr == pytest.approx(2 * rules().vertex_lr, rel=0.01)
     # The sky's lr lets a texel reach a sun's radiance (~30) within the run, with margin.
     assert 0.02 <= r.sky_lr <= 0.15 and r.sky_lr * r.iterations >= 59

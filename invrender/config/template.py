@@ -47,8 +47,8 @@ class LightingTemplate(Strict):
         None, description="a known sky: lat-long EXR in Mitsuba's layout (replaces envmap)"
     )
     sky_up: Literal["y", "z"] = Field("y", description="the world axis the sky's +Y turns onto")
-    sky_rotate: float = Field(0.0, description="degrees about the world's up axis")
-    sky_scale: float = Field(1.0, gt=0, description="radiance factor on the sky image")
+    sky_rotate: float = Field(0.0, allow_inf_nan=False, description="degrees about the up axis")
+    sky_scale: float = Field(1.0, gt=0, allow_inf_nan=False, description="radiance factor")
 
 
 def uses_volume(obj: ObjectTemplate) -> bool:
