@@ -16,6 +16,7 @@ world, which for these split folders is Blender's Z-up world, as the loader keep
     python scripts/bench_default_path.py                                  # all four, full runs
     python scripts/bench_default_path.py --objects ring --out ring.md
     python scripts/bench_default_path.py --objects pen --iterations 40    # short: NOT the default
+    python scripts/bench_default_path.py --known-sky   # init --sky gt/<training sky> --sky-up z
 
 ``--iterations N`` shrinks the whole schedule of init's config proportionally (iterations,
 remesh points, coarse-to-fine, stages, texture stage) through ``--set``; the table marks such
