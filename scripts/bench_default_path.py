@@ -109,6 +109,7 @@ def schedule_overrides(cfg: dict, iterations: int) -> list[str]:
 
 
 def exported_mesh(run: Path) -> Path | None:
+    """The mesh a finished run exported for Mitsuba (None when it exported none)."""
     meshes = sorted((run / "export" / "mitsuba" / "meshes").glob("*.ply"))
     return meshes[0] if meshes else None
 

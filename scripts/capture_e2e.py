@@ -123,12 +123,6 @@ def to_true_world(dataset: Path, capture: Path) -> np.ndarray:
     return similarity_matrix(*align_poses(cams, [truth[f.image.stem] for f in frames]))
 
 
-def exported_mesh(run: Path) -> Path | None:
-    """The mesh a finished run exported for Mitsuba (None when it exported none)."""
-    meshes = sorted((run / "export" / "mitsuba" / "meshes").glob("*.ply"))
-    return meshes[0] if meshes else None
-
-
 def mesh_in_true_world(mesh: Path, sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(vertices, faces) of ``mesh`` moved by the similarity ``sim`` into the true world."""
     from invrender.geometry.shapes import load_mesh
@@ -239,6 +233,8 @@ def measure(row: dict, capture: Path) -> dict:
     downscale = int(row.get("downscale") or 1)
     out["psnr_true_masks"] = heldout_psnr(run, dataset, capture / "truth" / "masks", downscale)
     out["psnr_own_masks_8bit"] = heldout_psnr(run, dataset, dataset / "masks", downscale)
+    from scripts.bench_default_path import exported_mesh
+
     mesh = exported_mesh(run)
     if mesh is not None:
         sim = to_true_world(dataset, capture)

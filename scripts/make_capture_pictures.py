@@ -108,7 +108,8 @@ def sections(work: Path, name: str, capture: Path, out: Path) -> Path:
     import trimesh
 
     from invrender.geometry.shapes import load_mesh
-    from scripts.capture_e2e import exported_mesh, mesh_in_true_world, to_true_world
+    from scripts.bench_default_path import exported_mesh
+    from scripts.capture_e2e import mesh_in_true_world, to_true_world
 
     vertices, faces = load_mesh(capture / "truth" / "mesh.ply")
     centre = (vertices.min(axis=0) + vertices.max(axis=0)) / 2

@@ -113,11 +113,12 @@ def write_init_config(
     out = Path(out)
     if out.exists():
         raise DataError(f"{out}: already exists (choose another --out, or delete it)")
+    if sky_up not in ("y", "z"):
+        raise DataError(f"--sky-up {sky_up}: use y or z")
     if sky is not None:
-        from invrender.scene.sky import read_sky, sky_to_world
+        from invrender.scene.sky import read_sky
 
         read_sky(Path(sky), asked_by="--sky")
-        sky_to_world(sky_up, 0.0)
     first, frames, key, value = dataset_frames(Path(dataset))
     from invrender.geometry.shapes import fit_sphere_to_cameras, mask_width_fraction
 

@@ -168,9 +168,8 @@ def plan(
     # 0.43 e²: 4 A / (0.43 * 3²) = A), 2000-20000; half of it (at least 5000, or A) at the
     # first remesh and in the visual hull. Without masks A is taken as an eighth of the image.
     # Remesh at 40 % and 70 % of the geometry iterations (when coarse to fine ends, and before
-    # the end). Edges of ~4 px
-    # (A / 2) rounded the benchmark star's sharp edges: held out inside the object (at 512 spp)
-    # 30.15 dB, with ~3 px 30.98 dB (TRIANGLES_PER_PIXEL).
+    # the end). Edges of ~4 px (A / 2) rounded the benchmark star's sharp edges: held out inside
+    # the object (at 512 spp) 30.15 dB, with ~3 px 30.98 dB (TRIANGLES_PER_PIXEL).
     area = (mask_area / factor**2) if mask_area else w * h / 8
     final = _clamp(_round_to(TRIANGLES_PER_PIXEL * area, 1000), TRIANGLES_MIN, 20000)
     first = max(min(FIRST_MESH_TRIANGLES, final), _round_to(final / 2, 1000))
