@@ -145,6 +145,10 @@ def test_init_writes_a_known_sky_that_stays_fixed(tmp_path, variant):
     assert "object.vertex_positions" in keys and "env.data" not in keys
     res = runner.invoke(main, ["check", str(cfg)])
     assert res.exit_code == 0, res.output
+    # Asked for anyway, a sun to gather from a sky that is not learned is refused in one line.
+    res = runner.invoke(main, ["check", str(cfg), "--set", "geometry.texture.sun_at=300"])
+    assert res.exit_code != 0
+    assert "geometry.texture.sun_at: no sky is optimized" in res.output, res.output
 
 
 def test_a_bad_sky_is_one_line(tmp_path, variant):

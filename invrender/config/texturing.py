@@ -53,3 +53,9 @@ class TextureStage(Strict):
         True,
         description="start the maps baked from the material (false: from its mean, flat)",
     )
+    sun_at: int | None = Field(
+        None,
+        ge=1,
+        description="iteration after which the learned sky's brightest lobe is gathered into a "
+        "sun, power kept (invrender/scene/sun.py); null: never",
+    )

@@ -10,17 +10,21 @@ With ``geometry.texture`` set, the run ends in a texture stage (:mod:`invrender.
 after iteration ``texture.at`` the mesh is unwrapped with xatlas and frozen, the material is
 baked into principled UV maps (base colour, roughness, metallic) on a new textured mesh, and
 from then on those maps and the lighting are optimized; the geometry and material parts retire
-(their optimizer variables are removed), so the scene holds only exportable bitmaps.
+(their optimizer variables are removed), so the scene holds only exportable bitmaps. With
+``geometry.texture.sun_at`` (opt-in), after that iteration the learned sky's brightest lobe is
+gathered into a sun (:mod:`invrender.scene.sun`).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 
 from invrender.pipelines import get_pipeline, register_pipeline
 from invrender.pipelines.base import Pipeline, RunContext, StepViews
+from invrender.pipelines.lighting import LightingPipeline
 from invrender.pipelines.param_groups import ResolvedGroup
 from invrender.texturing.stage import TexturedSurface
 
@@ -50,6 +54,7 @@ class JointPipeline(Pipeline):
         self._category_of_key = {k: c for g in self.groups for k, c in g.categories.items()}
         spec = ctx.config.geometry
         self.surface: TexturedSurface | None = None
+        self.sun: dict[str, Any] | None = None  # what gather_sun moved (summary.json)
         geo_keys = [k for k, c in self._category_of_key.items() if c == "geometry"]
         if spec is not None and spec.texture is not None and len(geo_keys) == 1:
             self.surface = TexturedSurface(spec.texture, geo_keys[0].rsplit(".", 1)[0])
@@ -74,6 +79,18 @@ class JointPipeline(Pipeline):
         problems.extend(self._validate_texture())
         return problems
 
+    def _learned_skies(self) -> list[str]:
+        """Optimized envmap tensors ((H, W, C) lighting parameters): where a sun can be gathered."""
+        lighting = self.parts.get("lighting")
+        if lighting is None:
+            return []
+        return [
+            k
+            for g in lighting.groups
+            for k in g.keys
+            if len(getattr(self.ctx.params[k], "shape", ())) == 3
+        ]
+
     def final_uv_shapes(self) -> set[str]:
         return {self.surface.shape_id} if self.surface is not None else set()
 
@@ -96,6 +113,17 @@ class JointPipeline(Pipeline):
             problems.append(
                 f"{where}.at: {at} is not before optimize.iterations ({total}); lower it or "
                 "set geometry.texture: null"
+            )
+        sun_at = spec.texture.sun_at
+        if sun_at is not None and sun_at >= total:
+            problems.append(
+                f"{where}.sun_at: {sun_at} is not before optimize.iterations ({total}); lower it "
+                "or remove it"
+            )
+        if sun_at is not None and not self._learned_skies():
+            problems.append(
+                f"{where}.sun_at: no sky is optimized (an envmap's data in optimize.params) to "
+                "gather a sun from; remove sun_at"
             )
         prefix = self.surface.shape_id + "." if self.surface is not None else ""
         for key, cat in self._category_of_key.items():
@@ -159,6 +187,19 @@ class JointPipeline(Pipeline):
         surface = self.surface
         if surface is not None and not surface.active and iteration + 1 == surface.spec.at:
             self.start_texture_stage(opt)
+        if surface is not None and iteration + 1 == surface.spec.sun_at:
+            self.gather_sun(opt, iteration)
+
+    def gather_sun(self, opt: Any, iteration: int) -> None:
+        """The learned sky's bright lobe into a sun, once the maps can show its highlights: a
+        diffuse fit spreads a sun into a broad lobe, which the texture stage's specular lobes
+        then sharpen only slowly (docs/benchmark.md)."""
+        lighting = self.parts.get("lighting")
+        if lighting is None or not isinstance(lighting, LightingPipeline):
+            return
+        moved = lighting.gather_sun(opt)
+        self.sun = {"iteration": iteration + 1, "skies": moved}
+        lighting.apply(opt)
 
     def start_texture_stage(self, opt: Any) -> None:
         """Unwrap and freeze the mesh, bake the material into UV maps, swap the variables."""
@@ -208,6 +249,8 @@ class JointPipeline(Pipeline):
             out.update(part.summary())
         if self.surface is not None:
             out.update(self.surface.summary(self.ctx.params))
+        if self.sun is not None:
+            out["sun"] = self.sun
         return out
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -218,6 +261,8 @@ class JointPipeline(Pipeline):
         }
         if self.surface is not None:
             state.update({f"texture:{k}": v for k, v in self.surface.state_dict().items()})
+        if self.sun is not None:  # a resumed run's summary still says where the sun went
+            state["sun:json"] = np.array(json.dumps(self.sun))
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
@@ -226,6 +271,8 @@ class JointPipeline(Pipeline):
             part.load_state_dict(
                 {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
             )
+        if "sun:json" in state:
+            self.sun = json.loads(str(state["sun:json"]))
         if self.surface is not None:
             prefix = "texture:"
             texture = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
