@@ -27,7 +27,6 @@ from invrender.run.init_rules import (
     EVAL_SPP,
     HULL_KEEP_INSIDE,
     MAP_TV,
-    SKY_TV,
     WORK_SIDE,
     Rules,
     plan,
@@ -259,13 +258,13 @@ def _params(pipeline: str, rules: Rules, known_sky: bool = False) -> str:
 
     obj = ObjectTemplate(shape="sphere")
     obj._pipeline = pipeline
-    note = "the known sky stays fixed" if known_sky else "sky lr from iterations, no sky TV"
+    note = "the known sky stays fixed" if known_sky else "sky lr from iterations"
     lines = [f"  params:   # the template's; vertex lr from the object size, {note}"]
     for group in template_params(obj, pipeline, known_sky):
         if group["key"].endswith("vertex_positions"):
             group = {**group, "lr": rules.vertex_lr}
         if group["key"] == "env.data":
-            group = {**group, "lr": rules.sky_lr, "tv_weight": SKY_TV}
+            group = {**group, "lr": rules.sky_lr}
         lines.append(f"    - {_flow(group)}")
     return "\n".join(lines) + "\n"
 

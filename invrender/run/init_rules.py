@@ -38,14 +38,6 @@ SUN_RADIANCE = 60.0
 # voxel, 0.5) fought the optimizer on the thin handle (folds, -1 to -2 dB); masks are not exact.
 HULL_KEEP_INSIDE = 2.0
 
-# Total-variation weight of the learned sky (its optimize.params entry; the template's is 0.01).
-# A sun is one bright texel among dim ones, the very thing total variation penalizes: the
-# benchmark ring's learned sky peaked at 2.6 (its sun is ~30 in a 64x32 texel). Without the
-# term it peaked at 3.4, 2 degrees from the true sun, and the four objects relit 0.0-0.6 dB
-# better (+2.0 dB summed with a per-channel gain); held out inside the object the vase gained
-# 0.9 dB and the pen lost 0.4 (one run each, docs/benchmark.md).
-SKY_TV = 0.0
-
 # How far (in Adam steps of size lr) a texture-stage map must be able to travel (map_lr below).
 MAP_TRAVEL = 7.5
 
