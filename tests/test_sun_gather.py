@@ -8,6 +8,7 @@ lobe, floor and power are known.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -104,8 +105,10 @@ def test_the_lighting_pipeline_gathers_within_its_bounds(variant, space) -> None
     for upper in (1000.0, 20.0):
         spec = ParamGroup(key="env.data", lr=0.1, bounds=(0.001, upper), space=space)
         group = ResolvedGroup(0, spec, ["env.data"], {"env.data": "lighting"})
-        pipeline = LightingPipeline.__new__(LightingPipeline)  # gather_sun reads groups only
+        # gather_sun reads the groups and the scene values' shapes only
+        pipeline = LightingPipeline.__new__(LightingPipeline)
         pipeline.groups = [group]
+        pipeline.ctx = SimpleNamespace(params={"env.data": mi.TensorXf(sky)})  # type: ignore[assignment]
         opt = {"env.data": mi.TensorXf(np.log(sky) if space == "log" else sky)}
         moved = pipeline.gather_sun(opt)
         assert set(moved) == {"env.data"}

@@ -82,14 +82,9 @@ class JointPipeline(Pipeline):
     def _learned_skies(self) -> list[str]:
         """Optimized envmap tensors ((H, W, C) lighting parameters): where a sun can be gathered."""
         lighting = self.parts.get("lighting")
-        if lighting is None:
+        if not isinstance(lighting, LightingPipeline):
             return []
-        return [
-            k
-            for g in lighting.groups
-            for k in g.keys
-            if len(getattr(self.ctx.params[k], "shape", ())) == 3
-        ]
+        return [k for g in lighting.groups for k in lighting.sky_keys(g)]
 
     def final_uv_shapes(self) -> set[str]:
         return {self.surface.shape_id} if self.surface is not None else set()

@@ -10,13 +10,23 @@ import numpy as np
 
 from invrender.pipelines import register_pipeline
 from invrender.pipelines.base import Pipeline
-from invrender.pipelines.param_groups import to_optimizer, to_scene
+from invrender.pipelines.param_groups import ResolvedGroup, to_optimizer, to_scene
 
 
 @register_pipeline
 class LightingPipeline(Pipeline):
     name = "lighting"
     categories = ("lighting",)
+
+    def sky_keys(self, group: ResolvedGroup) -> list[str]:
+        """The group's keys that are envmap tensors ((H, W + 2, C) scene values): the skies a
+        sun can be gathered in."""
+        keys = []
+        for k in group.keys:
+            shape: tuple[int, ...] = tuple(getattr(self.ctx.params[k], "shape", ()))
+            if len(shape) == 3 and shape[1] >= 3:
+                keys.append(k)
+        return keys
 
     def gather_sun(self, opt: Any) -> dict[str, dict[str, Any]]:
         """Gather each optimized sky's brightest lobe into a sun (:func:`invrender.scene.sun.
@@ -29,11 +39,8 @@ class LightingPipeline(Pipeline):
 
         moved: dict[str, dict[str, Any]] = {}
         for g in self.groups:
-            for key in g.keys:
-                value = opt[key]
-                if len(getattr(value, "shape", ())) != 3 or value.shape[1] < 3:
-                    continue  # not an envmap tensor
-                sky = np.array(to_scene(g, value))
+            for key in self.sky_keys(g):
+                sky = np.array(to_scene(g, opt[key]))
                 upper = g.spec.bounds[1] if g.spec.bounds is not None else math.inf
                 gathered, sun = gather_sun(sky, upper=upper)
                 if sun is None:

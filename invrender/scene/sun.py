@@ -71,7 +71,6 @@ def gather_sun(
     cone_deg: float = SUN_CONE_DEG,
     rim_deg: float = RIM_DEG,
     upper: float = math.inf,
-    centre: np.ndarray | None = None,
 ) -> tuple[np.ndarray, Sun | None]:
     """The sky with its brightest lobe's excess moved into a sun, or the sky unchanged and None
     when there is no lobe worth the name (its excess under ``MIN_SUN_SHARE`` of the power).
@@ -80,8 +79,7 @@ def gather_sun(
     median of the texels in the ``rim_deg`` band around the cone. What lies above the floor
     inside the cone moves, power for power, into the texel at the peak, so the sky's total power
     is unchanged. A sun brighter than ``upper`` (the sky parameter's bound) is spread evenly
-    over the fewest texels nearest the peak that hold it below the bound. ``centre``: gather
-    around the texel nearest this direction (the sky's frame) instead of the brightest."""
+    over the fewest texels nearest the peak that hold it below the bound."""
     sky = np.asarray(sky, dtype=np.float64)
     if sky.ndim != 3:
         raise ValueError(f"expected an (H, W, C) envmap tensor, got shape {sky.shape}")
@@ -89,11 +87,7 @@ def gather_sun(
     dirs, solid = texel_directions(h, w)
     inside = solid > 0
     luminance = np.where(inside, sky.mean(axis=-1), -np.inf)
-    if centre is None:
-        peak = np.unravel_index(int(np.argmax(luminance)), luminance.shape)
-    else:
-        closeness = np.where(inside, dirs @ np.asarray(centre, dtype=np.float64), -np.inf)
-        peak = np.unravel_index(int(np.argmax(closeness)), closeness.shape)
+    peak = np.unravel_index(int(np.argmax(luminance)), luminance.shape)
     centre = dirs[peak]
     angle = np.degrees(np.arccos(np.clip(dirs @ centre, -1.0, 1.0)))
     cone = inside & (angle < cone_deg)
