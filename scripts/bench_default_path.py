@@ -258,7 +258,9 @@ def bench_object(obj: Path, work: Path, iterations: int | None, known_sky: bool 
     work.mkdir(parents=True, exist_ok=True)
     log = work / "log.txt"
     cfg_path, run = work / "cfg.yaml", work / "run"
-    for stale in (cfg_path, run):
+    # A reused --work folder: an old relight/ would make relight refuse its --out and leave the
+    # old relight.json to be read as this run's; an old log would be appended to.
+    for stale in (cfg_path, run, work / "relight", log):
         if stale.is_dir():
             shutil.rmtree(stale)
         elif stale.exists():

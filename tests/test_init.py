@@ -271,6 +271,12 @@ def test_init_rules_scale_with_the_dataset():
     assert rules(width=1024, height=1024, mask_area=16 * 2e4).remesh_triangles == (
         rules().remesh_triangles
     )
+    # The silhouette weighs per object pixel what the image loss does: a small object's
+    # outline pulls harder (the pen: 1/26 of a view), within 1-100, whatever the photo size.
+    assert rules(mask_area=2.5e3).mask_weight == pytest.approx(256 * 256 / 2.5e3, abs=0.1)
+    assert rules(mask_area=2e4).mask_weight == pytest.approx(3.3, abs=0.1)
+    assert rules(mask_area=65e3).mask_weight == 1.0 and rules(mask_area=100).mask_weight == 100
+    assert rules(width=1024, height=1024, mask_area=16 * 2e4).mask_weight == rules().mask_weight
 
 
 def test_init_turns_on_exposure_gains_for_photos_only(dataset, tmp_path):

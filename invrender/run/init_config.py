@@ -321,8 +321,8 @@ def _geometry_section(rules: Rules, hull: bool, textured: bool, masks: bool, n_t
         )
     if masks:
         lines.append(
-            "  mask_weight: 1.0   # silhouette loss: the masked image loss alone cannot shrink "
-            "an overflowing shape"
+            f"  mask_weight: {rules.mask_weight:g}   # silhouette loss (image / object pixels): "
+            "the masked image loss alone cannot shrink an overflowing shape"
         )
     lines.append(
         f"  stages: {{geometry: {rules.geometry_start}}}   # sky and albedo first, then shape too"
