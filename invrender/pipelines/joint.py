@@ -79,10 +79,15 @@ class JointPipeline(Pipeline):
         problems.extend(self._validate_texture())
         return problems
 
+    def _lighting(self) -> LightingPipeline | None:
+        """The lighting part, where a learned sky lives (None when no lighting is optimized)."""
+        lighting = self.parts.get("lighting")
+        return lighting if isinstance(lighting, LightingPipeline) else None
+
     def _learned_skies(self) -> list[str]:
         """Optimized envmap tensors ((H, W, C) lighting parameters): where a sun can be gathered."""
-        lighting = self.parts.get("lighting")
-        if not isinstance(lighting, LightingPipeline):
+        lighting = self._lighting()
+        if lighting is None:
             return []
         return [k for g in lighting.groups for k in lighting.sky_keys(g)]
 
@@ -190,8 +195,8 @@ class JointPipeline(Pipeline):
         holds its sun as a broad lobe, which makes no sharp highlights or shadows. Opt-in: on
         the Cycles benchmark it relit better where the lobe was in place and cost held-out
         PSNR everywhere (docs/benchmark.md, "A sun for the learned sky")."""
-        lighting = self.parts.get("lighting")
-        if lighting is None or not isinstance(lighting, LightingPipeline):
+        lighting = self._lighting()
+        if lighting is None:
             return
         moved = lighting.gather_sun(opt)
         self.sun = {"iteration": iteration + 1, "skies": moved}
