@@ -99,12 +99,30 @@ def write_exr(path: Path, image: np.ndarray) -> Path:
     image = np.ascontiguousarray(np.asarray(image, dtype=np.float32))
     if image.ndim == 2:
         image = image[..., None]
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, _exr_worker_pool():
         mi.Bitmap(image).write(str(tmp))
     return Path(path)
+
+
+@contextlib.contextmanager
+def _exr_worker_pool() -> Iterator[None]:
+    """At least two Dr.Jit workers while Mitsuba reads or writes an EXR: with fewer (a run pinned
+    to one thread, ``INVRENDER_THREADS=1``) OpenEXR waits forever. The count is put back after."""
+    import drjit as dr
+
+    before = dr.thread_count()
+    if before >= 2:
+        yield
+        return
+    dr.set_thread_count(2)
+    try:
+        yield
+    finally:
+        dr.set_thread_count(before)
 
 
 def read_exr(path: Path) -> np.ndarray:
     import mitsuba as mi
 
-    return np.array(mi.Bitmap(str(path)), dtype=np.float32)
+    with _exr_worker_pool():
+        return np.array(mi.Bitmap(str(path)), dtype=np.float32)

@@ -128,3 +128,56 @@ def test_sigkill_anywhere_then_resume_is_bit_identical(material, tmp_path):
     assert summary["status"] == "completed" and "export_error" not in summary
     assert (run_dir / "export" / "mitsuba" / "scene.xml").is_file()
     assert not list(run_dir.rglob("*.partial*")), "no half-written file left in place"
+
+
+def _ply_with_normals(path: Path, vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray):
+    head = [
+        "ply",
+        "format ascii 1.0",
+        f"element vertex {len(vertices)}",
+        *[f"property float {c}" for c in ("x", "y", "z", "nx", "ny", "nz")],
+        f"element face {len(faces)}",
+        "property list uchar int vertex_indices",
+        "end_header",
+    ]
+    rows = [" ".join(f"{x:.9g}" for x in (*p, *n)) for p, n in zip(vertices, normals, strict=True)]
+    tris = [f"3 {a} {b} {c}" for a, b, c in faces]
+    path.write_text("\n".join([*head, *rows, *tris]) + "\n")
+
+
+def test_normals_summed_at_load_are_redone_on_the_pinned_pool(variant, tmp_path):
+    """A pinned run redoes the normals Mitsuba summed with atomics while loading (their last bits
+    vary with the pool), and keeps the normals a file gave."""
+    import drjit as dr
+    import mitsuba as mi
+    import trimesh
+
+    from invrender.scene.loading import settle_load_normals
+
+    sphere = Path(__file__).resolve().parent.parent / "datasets/material_texture/sphere.ply"
+    mesh = trimesh.load(sphere, process=False)
+    given = mesh.vertices + [0.4, 0.0, 0.0]  # not what area weighting gives
+    given /= np.linalg.norm(given, axis=1, keepdims=True)
+    _ply_with_normals(tmp_path / "given.ply", mesh.vertices, mesh.faces, given)
+    scene = mi.load_dict(
+        {
+            "type": "scene",
+            "summed": {"type": "ply", "filename": str(sphere)},
+            "given": {"type": "ply", "filename": str(tmp_path / "given.ply")},
+        }
+    )
+    params = mi.traverse(scene)
+    before = dr.thread_count()
+    dr.set_thread_count(0)
+    try:
+        assert settle_load_normals(scene, params) == 1
+        first = np.array(params["summed.vertex_normals"])
+        assert settle_load_normals(scene, params) == 1
+        again = np.array(params["summed.vertex_normals"])
+    finally:
+        dr.set_thread_count(before)
+    assert np.array_equal(first, again)
+    kept = np.array(params["given.vertex_normals"]).reshape(-1, 3)
+    assert np.allclose(kept, given, atol=1e-6)
+    shape = next(s for s in scene.shapes() if s.id() == "given")
+    assert np.array_equal(np.array(shape.vertex_normals_buffer()), kept.ravel())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from invrender.files import linear_to_srgb, srgb_to_linear, write_bytes
+from invrender.files import linear_to_srgb, read_exr, srgb_to_linear, write_bytes
 
 LDR_SUFFIXES = {".png", ".jpg", ".jpeg"}
 HDR_SUFFIXES = {".exr"}
@@ -20,9 +20,7 @@ def read_image(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in HDR_SUFFIXES:
-        import mitsuba as mi
-
-        arr = np.array(mi.Bitmap(str(path)), dtype=np.float32)
+        arr = read_exr(path)
     elif suffix in LDR_SUFFIXES:
         import imageio.v3 as iio
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from invrender.files import linear_to_srgb, srgb_to_linear
+from invrender.files import linear_to_srgb, read_exr, srgb_to_linear
 
 # Matplotlib's "inferno" at 9 stops: perceptually ordered, readable in grey, black = no error.
 INFERNO = (
@@ -99,9 +99,7 @@ def encode_png8(rgb8: np.ndarray) -> bytes:
 def read_exr_file(path: Path) -> np.ndarray:
     """An EXR as float32 (H, W, C) through Mitsuba's reader (no variant needed; importing
     invrender, this package's parent, has already picked Dr.Jit's LLVM)."""
-    import mitsuba as mi
-
-    image = np.array(mi.Bitmap(str(path)), dtype=np.float32)
+    image = read_exr(path)
     return image if image.ndim == 3 else image[..., None]
 
 

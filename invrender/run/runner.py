@@ -31,10 +31,12 @@ from invrender.run.metrics_log import MetricsLog, plot_loss, write_summary
 from invrender.run.previews import write_preview
 from invrender.run.session import Session, scaled_views
 from invrender.run.views import pick_views, render_seed
+from invrender.scene.loading import settle_load_normals
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR2)
-# Dr.Jit worker threads for the loop. LLVM's threads sum gradients with atomics in a varying
-# order, so runs differ in the last bit; INVRENDER_THREADS=1 makes them bit-reproducible.
+# Dr.Jit worker threads for the loop. LLVM's threads sum with atomics in a varying order (the
+# gradients; the vertex normals Mitsuba gives a mesh loaded without them), so runs differ in the
+# last bit; INVRENDER_THREADS=1 makes them bit-reproducible.
 THREADS_ENV = "INVRENDER_THREADS"
 
 
@@ -167,6 +169,8 @@ class Runner:
     # -- set-up ----------------------------------------------------------------------------
     def start(self, resume: bool) -> None:
         self._threads = loop_threads()
+        if self._threads is not None:  # pinned: load-time normals redone on the pinned pool too
+            settle_load_normals(self.s.scene, self.s.params)
 
         self.opt = self.s.pipeline.make_optimizer()
         extra = self._extra_variables()

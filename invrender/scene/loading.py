@@ -156,3 +156,32 @@ def key_category(params: Any, key: str) -> str:
 
 def differentiable_keys(params: Any) -> list[str]:
     return [k for k in params.keys() if not is_non_differentiable(params, k)]
+
+
+# Normals computed and loaded differ by far more than the last bits that the summation order moves.
+_RECOMPUTED_NORMALS_TOLERANCE = 1e-4
+
+
+def settle_load_normals(scene: Any, params: Any) -> int:
+    """Recompute, on the current Dr.Jit pool, the vertex normals Mitsuba summed at load.
+
+    Mitsuba gives a mesh that comes without normals area-weighted ones, summed with an atomic
+    scatter-add on the full thread pool while the scene loads: their last bits vary from process
+    to process. A run pinned to one thread (``INVRENDER_THREADS=1``) calls this to be
+    bit-reproducible from the start. Normals further from the recomputation than float noise came
+    from the file and are kept. Returns how many meshes took the recomputed normals."""
+    settled = 0
+    for shape in scene.shapes():
+        key = f"{shape.id()}.vertex_normals"
+        if not (shape.is_mesh() and shape.has_vertex_normals()) or key not in params:
+            continue
+        loaded = np.array(params[key])
+        shape.recompute_vertex_normals()
+        recomputed = np.array(shape.vertex_normals_buffer())
+        same = recomputed.shape == loaded.shape and (
+            np.abs(recomputed - loaded).max(initial=0.0) <= _RECOMPUTED_NORMALS_TOLERANCE
+        )
+        params[key] = type(params[key])(recomputed if same else loaded)
+        settled += int(same)
+    params.update()
+    return settled
