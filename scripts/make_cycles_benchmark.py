@@ -604,6 +604,23 @@ class Settings:
     save_blend: bool = True
 
 
+def principled_material(obj: BenchObject, gt: Path) -> dict:
+    """The Cycles job's Principled BSDF of ``obj``, its textures read from ``gt/``."""
+    material: dict = {
+        "type": "principled",
+        "distribution": "MULTI_GGX",
+        "ior": 1.5,
+        "specular": 0.5,
+        "metallic": obj.metallic,
+        "base_color": {"image": str(gt / "base_color.png")},
+    }
+    if callable(obj.roughness):
+        material["roughness"] = {"image": str(gt / "roughness.png")}
+    else:
+        material["roughness"] = obj.roughness
+    return material
+
+
 def build_object(
     obj: BenchObject, out: Path, settings: Settings, hdri_dir: Path, index: int, cache: dict
 ) -> dict:
@@ -625,22 +642,13 @@ def build_object(
 
     trimesh.Trimesh(mesh.vertices, mesh.faces, process=False).export(gt / "mesh.ply")
     write_png(gt / "base_color.png", obj.albedo(settings.texture_size), srgb=True)
-    material: dict = {
-        "type": "principled",
-        "distribution": "MULTI_GGX",
-        "ior": 1.5,
-        "specular": 0.5,
-        "metallic": obj.metallic,
-        "base_color": {"image": str(gt / "base_color.png")},
-    }
     mtl = [f"newmtl {obj.name}", "Kd 1 1 1", "map_Kd base_color.png", f"Pm {obj.metallic}"]
     if callable(obj.roughness):
         write_png(gt / "roughness.png", obj.roughness(settings.texture_size), srgb=False)
-        material["roughness"] = {"image": str(gt / "roughness.png")}
         mtl.append("map_Pr roughness.png")
     else:
-        material["roughness"] = obj.roughness
         mtl.append(f"Pr {obj.roughness}")
+    material = principled_material(obj, gt)
     write_obj(gt, mesh, obj.name, "\n".join(mtl) + "\n")
 
     # Lighting: Blender's images (copied) and their Mitsuba re-layout with the strength baked in
