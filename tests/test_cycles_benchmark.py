@@ -220,3 +220,21 @@ def test_invrender_loads_the_split_with_test_views_held_out(quick_build):
     view = dataset.views[0]
     assert view.image.shape == (32, 32, 3) and view.mask is not None
     assert view.camera.width == 32 and abs(view.camera.fov - 40.0) < 1e-9
+
+
+def test_noise_floor_rerenders_the_photos_own_views(quick_build):
+    """scripts/measure_cycles_noise_floor.py re-renders a photo's view with the build's mesh,
+    material, sky and camera: the photo and a render with another seed sit equally far from a
+    render with 16x the samples, and two independent photos twice as far apart (~3 dB)."""
+    script = SCRIPT.with_name("measure_cycles_noise_floor.py")
+    command = [sys.executable, str(script), str(quick_build), "--views", "0", "1"]
+    result = subprocess.run(
+        [*command, "--reference-spp", "64"], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("r_00")]
+    assert [r[0] for r in rows] == ["r_000", "r_001"]
+    for _, photo_ref, seed_ref, photo_seed in rows:
+        photo_ref, seed_ref, photo_seed = float(photo_ref), float(seed_ref), float(photo_seed)
+        assert abs(photo_ref - seed_ref) < 1.5, result.stdout
+        assert 1.5 < photo_ref - photo_seed < 4.5, result.stdout
