@@ -604,6 +604,20 @@ class Settings:
     save_blend: bool = True
 
 
+def photo_render(size: int, spp: int, threads: int) -> dict:
+    """The Cycles job's render settings of the benchmark's photos (RGBA PNG, alpha = coverage)."""
+    return {
+        "width": size,
+        "height": size,
+        "spp": spp,
+        "transparent": True,
+        "format": "PNG",
+        "filter": "BLACKMAN_HARRIS",
+        "filter_width": 1.5,
+        "threads": threads,
+    }
+
+
 def principled_material(obj: BenchObject, gt: Path) -> dict:
     """The Cycles job's Principled BSDF of ``obj``, its textures read from ``gt/``."""
     material: dict = {
@@ -705,16 +719,7 @@ def build_object(
             "strength": info["blender_strength"],
         }
 
-    render = {
-        "width": settings.size,
-        "height": settings.size,
-        "spp": settings.spp,
-        "transparent": True,
-        "format": "PNG",
-        "filter": "BLACKMAN_HARRIS",
-        "filter_width": 1.5,
-        "threads": settings.threads,
-    }
+    render = photo_render(settings.size, settings.spp, settings.threads)
     with tempfile.TemporaryDirectory(prefix=f"cycles_bench_{obj.name}_") as tmp:
         tmp_dir = Path(tmp)
         save_mesh_npz(tmp_dir / "mesh.npz", mesh)

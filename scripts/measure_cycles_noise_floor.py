@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from invrender.losses import psnr_masked  # noqa: E402
 from scripts.make_cycles_benchmark import (  # noqa: E402
     BUILDERS,
+    photo_render,
     principled_material,
     run_blender_job,
     save_mesh_npz,
@@ -68,16 +69,7 @@ def main() -> int:
 
         def job(spp: int, seed: int, tag: str) -> dict:
             return {
-                "render": {
-                    "width": build["size"],
-                    "height": build["size"],
-                    "spp": spp,
-                    "transparent": True,
-                    "format": "PNG",
-                    "filter": "BLACKMAN_HARRIS",
-                    "filter_width": 1.5,
-                    "threads": 0,
-                },
+                "render": photo_render(build["size"], spp, threads=0),
                 "camera_angle_x": frames["camera_angle_x"],
                 "seed": seed,
                 "objects": {
