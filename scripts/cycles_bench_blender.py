@@ -9,7 +9,8 @@ JOB.json (written by make_cycles_benchmark.py) names the meshes (``.npz`` with `
 (V, 3), ``faces`` (F, 3), optional ``uvs`` (F, 3, 2) per face corner and ``normals`` (V, 3)),
 their materials, the World image with its strength, the render settings and a list of passes:
 each pass sets one World image and renders a list of cameras (OpenGL camera-to-world in
-Blender's Z-up world, as NeRF's ``transform_matrix``) to image files. It writes
+Blender's Z-up world, as NeRF's ``transform_matrix``) to image files, with the render's samples
+or the pass's own ``spp``. It writes
 ``timings`` (seconds per rendered view) to the JSON file named by ``log``.
 """
 
@@ -197,6 +198,7 @@ def main() -> None:
         world = render_pass["world"]
         env.image = _load_image(world["image"], "Linear Rec.709")
         background.inputs["Strength"].default_value = float(world["strength"])
+        scene.cycles.samples = int(render_pass.get("spp", job["render"]["spp"]))
         times = timings.setdefault(render_pass["name"], [])
         for view in render_pass["views"]:
             camera.matrix_world = Matrix(view["matrix"])  # rows, as in transforms.json
@@ -210,6 +212,7 @@ def main() -> None:
             print(f"{PROGRESS}  {name}: {times[-1]:.1f} s", flush=True)
     if job.get("blend"):  # the .blend keeps the first pass's World
         first = job["passes"][0]["world"]
+        scene.cycles.samples = int(job["render"]["spp"])
         env.image = _load_image(first["image"], "Linear Rec.709")
         background.inputs["Strength"].default_value = float(first["strength"])
         bpy.ops.wm.save_as_mainfile(filepath=job["blend"], compress=True)

@@ -1,14 +1,14 @@
 """How much of a Cycles benchmark's held-out error is the ground truth's own sampling noise.
 
-The benchmark's photos are Cycles renders at a finite sample count, so no reconstruction can
-score above the PSNR between a photo and the converged image. This re-renders some test views
-of one object (same mesh, material, HDRI and camera) once at the build's sample count with
-another seed and once at ``--reference-spp``, and prints per view, inside the object's alpha
+The benchmark's test views are Cycles renders at a finite sample count, so no reconstruction can
+score above the PSNR between a test view and the converged image. This re-renders some test views
+of one object (same mesh, material, HDRI and camera) once at the test views' sample count
+with another seed and once at ``--reference-spp``, and prints per view, inside the object's alpha
 (linear RGB, weighted by alpha: invrender's ``psnr_masked``):
 
-    photo vs reference   the photo's noise (plus the reference's, 1/8 of it at 8x the samples)
-    seed vs reference    the same for an independent render at the build's count
-    photo vs seed        two independent renders at the build's count
+    photo vs reference   the test view's noise (plus the reference's: 1/8 of it at 8x the samples)
+    seed vs reference    the same for an independent render at the test views' count
+    photo vs seed        two independent renders at that count
 
     python scripts/measure_cycles_noise_floor.py DATA/vase --views 0 3 7
 """
@@ -97,10 +97,12 @@ def main() -> int:
                 ],
             }
 
-        run_blender_job(job(build["spp"], 900_001, "seed"), work)
-        run_blender_job(job(args.reference_spp, 900_101, "reference"), work)
-        spp, ref_spp = build["spp"], args.reference_spp
-        print(f"\n{name}, PSNR inside the object (dB); photos at {spp} spp, reference {ref_spp}")
+        # The test views' own count: builds before --test-spp rendered them as the photos
+        spp = build.get("test_spp") or build["spp"]
+        ref_spp = args.reference_spp
+        run_blender_job(job(spp, 900_001, "seed"), work)
+        run_blender_job(job(ref_spp, 900_101, "reference"), work)
+        print(f"\n{name}, PSNR inside the object (dB); test views {spp} spp, reference {ref_spp}")
         print(f"{'view':8s} {'photo vs ref':>13s} {'seed vs ref':>12s} {'photo vs seed':>14s}")
         for i in args.views:
             photo, alpha = read_png(data / "test" / f"r_{i:03d}.png")

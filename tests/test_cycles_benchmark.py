@@ -222,19 +222,51 @@ def test_invrender_loads_the_split_with_test_views_held_out(quick_build):
     assert view.camera.width == 32 and abs(view.camera.fov - 40.0) < 1e-9
 
 
+def _noise_floor_rows(folder: Path, reference_spp: int) -> list[list[float]]:
+    """measure_cycles_noise_floor.py's rows for test views 0 and 1 (photo vs reference, seed vs
+    reference, photo vs seed; dB)."""
+    script = SCRIPT.with_name("measure_cycles_noise_floor.py")
+    command = [sys.executable, str(script), str(folder), "--views", "0", "1"]
+    result = subprocess.run(
+        [*command, "--reference-spp", str(reference_spp)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("r_00")]
+    assert [r[0] for r in rows] == ["r_000", "r_001"], result.stdout
+    return [[float(x) for x in r[1:]] for r in rows]
+
+
 def test_noise_floor_rerenders_the_photos_own_views(quick_build):
     """scripts/measure_cycles_noise_floor.py re-renders a photo's view with the build's mesh,
     material, sky and camera: the photo and a render with another seed sit equally far from a
     render with 16x the samples, and two independent photos twice as far apart (~3 dB)."""
-    script = SCRIPT.with_name("measure_cycles_noise_floor.py")
-    command = [sys.executable, str(script), str(quick_build), "--views", "0", "1"]
+    for photo_ref, seed_ref, photo_seed in _noise_floor_rows(quick_build, 64):
+        assert abs(photo_ref - seed_ref) < 1.5, (photo_ref, seed_ref)
+        assert 1.5 < photo_ref - photo_seed < 4.5, (photo_ref, photo_seed)
+
+
+def test_test_views_take_their_own_sample_count(quick_build, tmp_path):
+    """``--test-spp`` renders the test and relit views (the references a reconstruction is
+    scored against) with more samples and leaves the photos as they were: the training photos
+    are pixel for pixel those of a build without it, and two independent test views at 16x the
+    samples are ~12 dB closer (Monte Carlo variance falls as 1/spp)."""
+    command = [sys.executable, str(SCRIPT), "--quick", "--objects", "ring", "--out", str(tmp_path)]
     result = subprocess.run(
-        [*command, "--reference-spp", "64"], capture_output=True, text=True, timeout=300
+        [*command, "--test-spp", "64"], capture_output=True, text=True, timeout=300, check=False
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("r_00")]
-    assert [r[0] for r in rows] == ["r_000", "r_001"]
-    for _, photo_ref, seed_ref, photo_seed in rows:
-        photo_ref, seed_ref, photo_seed = float(photo_ref), float(seed_ref), float(photo_seed)
-        assert abs(photo_ref - seed_ref) < 1.5, result.stdout
-        assert 1.5 < photo_ref - photo_seed < 4.5, result.stdout
+    folder = tmp_path / "ring"
+    info = json.loads((folder / "gt" / "object.json").read_text())
+    assert (info["render"]["spp"], info["render"]["test_spp"]) == (4, 64)
+    for before in sorted((quick_build / "train").glob("r_*.png")):
+        assert np.array_equal(_rgba(folder / "train" / before.name), _rgba(before)), before.name
+    for split in ("test", "relight/courtyard"):
+        for before in sorted((quick_build / split).glob("r_*.png")):
+            assert not np.array_equal(_rgba(folder / split / before.name), _rgba(before)), before
+    photos = _noise_floor_rows(quick_build, 64)
+    references = _noise_floor_rows(folder, 64)
+    for (_, _, photo_seed), (_, _, reference_seed) in zip(photos, references, strict=True):
+        assert reference_seed - photo_seed > 8.0, (photo_seed, reference_seed)
