@@ -367,6 +367,18 @@ def main() -> None:
     print(render(rows, args, started, work))
 
 
+def build_samples(bench: Path) -> str:
+    """' (photos N spp, test and relit views M spp)' from the build's summary: scores against
+    references of other sample counts are not comparable (their noise counts as error)."""
+    try:
+        settings = json.loads((bench / "build_summary.json").read_text())["settings"]
+    except (OSError, ValueError, KeyError):
+        return ""
+    photos = settings.get("spp")
+    references = settings.get("test_spp") or photos
+    return f" (photos {photos} spp, test and relit views {references} spp)"
+
+
 def render(rows: list[dict], args: argparse.Namespace, started: str, work: Path) -> str:
     short = (
         ""
@@ -377,9 +389,10 @@ def render(rows: list[dict], args: argparse.Namespace, started: str, work: Path)
         )
     )
     known = " with `--sky` set to the photos' own sky (`--known-sky`)" if args.known_sky else ""
+    build = build_samples(args.bench)
     notes = (
         f"\n\nDefault path (`invrender init OBJ`{known} unedited → `invrender optimize`), "
-        f"{args.bench}, {'collected' if args.collect else 'started'} {started}, "
+        f"{args.bench}{build}, {'collected' if args.collect else 'started'} {started}, "
         f"{os.cpu_count()} CPUs, run folders in {work}."
         " Wall time: init + optimize (hull, loop, final evaluation, export). Load: the 1-minute"
         " load average sampled every 15 s during optimize (other jobs share the machine)."
