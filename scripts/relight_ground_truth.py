@@ -97,15 +97,10 @@ def main() -> None:
         out = (args.out / name).resolve()
         out.mkdir(parents=True, exist_ok=True)
         (out / "scene.xml").write_text(scene_xml(obj_dir, info))
-        n_train = len(json.loads((obj_dir / "transforms_train.json").read_text())["frames"])
-        n_test = len(json.loads((obj_dir / "transforms_test.json").read_text())["frames"])
         config = {
             "name": f"{name}_ground_truth",
-            "targets": {
-                "transforms": str(obj_dir),
-                "masks": "alpha",
-                "holdout": list(range(n_train, n_train + n_test)),
-            },
+            # A split folder: its test views are the held-out views (no holdout key allowed)
+            "targets": {"transforms": str(obj_dir), "masks": "alpha"},
             "scene": {"file": "scene.xml"},
             "integrator": {"type": "prb", "max_depth": 14},
             "optimize": {
