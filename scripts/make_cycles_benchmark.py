@@ -1050,6 +1050,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
     for key in ("size", "spp", "test_spp", "train_views", "test_views", "texture_size"):
         if getattr(args, key) is not None:
             setattr(s, key, getattr(args, key))
+    if s.test_spp is not None and s.test_spp < s.spp:
+        if args.test_spp is not None:
+            raise SystemExit(
+                f"--test-spp {s.test_spp} is below --spp {s.spp}: the test and relit views "
+                "are the references and must be no noisier than the photos; raise it"
+            )
+        s.test_spp = s.spp  # the default 512 under photos of more samples
     return s
 
 

@@ -270,3 +270,18 @@ def test_test_views_take_their_own_sample_count(quick_build, tmp_path):
     references = _noise_floor_rows(folder, 64)
     for (_, _, photo_seed), (_, _, reference_seed) in zip(photos, references, strict=True):
         assert reference_seed - photo_seed > 8.0, (photo_seed, reference_seed)
+
+
+def test_references_never_take_fewer_samples_than_the_photos():
+    """The test and relit views default to 512 spp, or the photos' count when that is higher;
+    asking for fewer than the photos is refused in one line."""
+    bench = _bench_module()
+
+    def settings(*argv: str):
+        return bench.settings_from(bench.parse_args(list(argv)))
+
+    assert (settings().spp, settings().test_spp) == (128, 512)
+    assert settings("--spp", "1024").test_spp == 1024
+    assert settings("--spp", "64", "--test-spp", "256").test_spp == 256
+    with pytest.raises(SystemExit, match="--test-spp 128 is below --spp 256"):
+        settings("--spp", "256", "--test-spp", "128")
