@@ -607,6 +607,11 @@ class Settings:
     threads: int = 0
     save_blend: bool = True
 
+    @property
+    def reference_spp(self) -> int:
+        """The samples the test and relit views get."""
+        return self.test_spp or self.spp
+
 
 def photo_render(size: int, spp: int, threads: int) -> dict:
     """The Cycles job's render settings of the benchmark's photos (RGBA PNG, alpha = coverage)."""
@@ -724,7 +729,7 @@ def build_object(
         }
 
     render = photo_render(settings.size, settings.spp, settings.threads)
-    reference_spp = settings.test_spp or settings.spp
+    reference_spp = settings.reference_spp
     with tempfile.TemporaryDirectory(prefix=f"cycles_bench_{obj.name}_") as tmp:
         tmp_dir = Path(tmp)
         save_mesh_npz(tmp_dir / "mesh.npz", mesh)
@@ -1107,7 +1112,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"[{name}] building ({settings.train_views} + {settings.test_views} + "
             f"{settings.test_views} relit views, {settings.size} px, {settings.spp} spp, "
-            f"test and relit {settings.test_spp or settings.spp} spp)",
+            f"test and relit {settings.reference_spp} spp)",
             flush=True,
         )
         info = build_object(BUILDERS[name](), args.out, settings, hdri_dir, index, cache)

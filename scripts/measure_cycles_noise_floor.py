@@ -21,10 +21,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
+from invrender.data.images import read_image  # noqa: E402
 from invrender.losses import psnr_masked  # noqa: E402
 from scripts.make_cycles_benchmark import (  # noqa: E402
     BUILDERS,
@@ -33,16 +32,6 @@ from scripts.make_cycles_benchmark import (  # noqa: E402
     run_blender_job,
     save_mesh_npz,
 )
-
-
-def read_png(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(linear RGB, alpha) of an 8-bit RGBA PNG."""
-    import imageio.v3 as iio
-
-    from invrender.files import srgb_to_linear
-
-    rgba = iio.imread(path).astype(np.float64) / 255.0
-    return srgb_to_linear(rgba[..., :3]), rgba[..., 3]
 
 
 def main() -> int:
@@ -105,9 +94,11 @@ def main() -> int:
         print(f"\n{name}, PSNR inside the object (dB); test views {spp} spp, reference {ref_spp}")
         print(f"{'view':8s} {'photo vs ref':>13s} {'seed vs ref':>12s} {'photo vs seed':>14s}")
         for i in args.views:
-            photo, alpha = read_png(data / "test" / f"r_{i:03d}.png")
-            seed, _ = read_png(out / f"seed_{i:03d}.png")
-            ref, _ = read_png(out / f"reference_{i:03d}.png")
+            photo, alpha = read_image(data / "test" / f"r_{i:03d}.png")
+            if alpha is None:
+                raise SystemExit(f"{data / 'test'}: r_{i:03d}.png has no alpha channel")
+            seed, _ = read_image(out / f"seed_{i:03d}.png")
+            ref, _ = read_image(out / f"reference_{i:03d}.png")
             pairs = ((photo, ref), (seed, ref), (photo, seed))
             scores = [psnr_masked(a, b, alpha) for a, b in pairs]
             print(f"r_{i:03d}    {scores[0]:13.2f} {scores[1]:12.2f} {scores[2]:14.2f}")

@@ -239,16 +239,22 @@ def _noise_floor_rows(folder: Path, reference_spp: int) -> list[list[float]]:
     return [[float(x) for x in r[1:]] for r in rows]
 
 
-def test_noise_floor_rerenders_the_photos_own_views(quick_build):
+@pytest.fixture(scope="module")
+def quick_noise_floor(quick_build) -> list[list[float]]:
+    """The quick build's noise-floor rows against 64 spp (16x its samples), measured once."""
+    return _noise_floor_rows(quick_build, 64)
+
+
+def test_noise_floor_rerenders_the_photos_own_views(quick_noise_floor):
     """scripts/measure_cycles_noise_floor.py re-renders a photo's view with the build's mesh,
     material, sky and camera: the photo and a render with another seed sit equally far from a
     render with 16x the samples, and two independent photos twice as far apart (~3 dB)."""
-    for photo_ref, seed_ref, photo_seed in _noise_floor_rows(quick_build, 64):
+    for photo_ref, seed_ref, photo_seed in quick_noise_floor:
         assert abs(photo_ref - seed_ref) < 1.5, (photo_ref, seed_ref)
         assert 1.5 < photo_ref - photo_seed < 4.5, (photo_ref, photo_seed)
 
 
-def test_test_views_take_their_own_sample_count(quick_build, tmp_path):
+def test_test_views_take_their_own_sample_count(quick_build, quick_noise_floor, tmp_path):
     """``--test-spp`` renders the test and relit views (the references a reconstruction is
     scored against) with more samples and leaves the photos as they were: the training photos
     are pixel for pixel those of a build without it, and two independent test views at 16x the
@@ -266,9 +272,10 @@ def test_test_views_take_their_own_sample_count(quick_build, tmp_path):
     for split in ("test", "relight/courtyard"):
         for before in sorted((quick_build / split).glob("r_*.png")):
             assert not np.array_equal(_rgba(folder / split / before.name), _rgba(before)), before
-    photos = _noise_floor_rows(quick_build, 64)
     references = _noise_floor_rows(folder, 64)
-    for (_, _, photo_seed), (_, _, reference_seed) in zip(photos, references, strict=True):
+    for (_, _, photo_seed), (_, _, reference_seed) in zip(
+        quick_noise_floor, references, strict=True
+    ):
         assert reference_seed - photo_seed > 8.0, (photo_seed, reference_seed)
 
 
