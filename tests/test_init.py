@@ -144,6 +144,8 @@ def test_init_with_masks_writes_the_tuned_pipeline(dataset, tmp_path):
     geo = loaded.geometry
     assert loaded.scene.object.shape == "visual_hull" and geo.init.type == "visual_hull"
     assert geo.init.keep_inside == 2  # the shape stays within 2 voxels of its hull
+    # Softer than the schema's 20: sharp edges stay sharp (round 11, docs/benchmark.md).
+    assert geo.large_steps.enabled and geo.large_steps.lambda_ == 10
     assert geo.mask_weight > 0
     assert geo.remesh.at and geo.remesh.triangles == sorted(geo.remesh.triangles)
     assert geo.coarse_to_fine.factors  # 256 px: rendered coarse first

@@ -26,6 +26,7 @@ from invrender.run.init_rules import (
     BASE_COLOR_TV,
     EVAL_SPP,
     HULL_KEEP_INSIDE,
+    LARGE_STEPS_LAMBDA,
     MAP_TV,
     WORK_SIDE,
     Rules,
@@ -310,7 +311,10 @@ def _geometry_section(rules: Rules, hull: bool, textured: bool, masks: bool, n_t
         )
     else:
         lines.append("  init: {type: sphere, subdivisions: 3}   # fitted to the cameras (masks)")
-    lines.append("  large_steps: {lambda: 20}")
+    lines.append(
+        f"  large_steps: {{lambda: {LARGE_STEPS_LAMBDA:g}}}   # smoothing of each vertex step; "
+        "sharp edges stay sharp"
+    )
     lines.append(
         f"  remesh: {{at: {rules.remesh_at}, triangles: {rules.remesh_triangles}}}"
         "   # edges of ~3 px"

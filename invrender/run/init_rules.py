@@ -38,6 +38,15 @@ SUN_RADIANCE = 60.0
 # voxel, 0.5) fought the optimizer on the thin handle (folds, -1 to -2 dB); masks are not exact.
 HULL_KEEP_INSIDE = 2.0
 
+# Large-steps smoothing strength (geometry.large_steps.lambda): how far each vertex step spreads
+# over its neighbours. The schema's 20 rounded the benchmark star's 90-degree edges into bevels
+# a triangle row or two wide (the pixels within two of an edge held 43 % of its relit error);
+# at 10 (round 10 otherwise, one run each on the Cycles benchmark, 2026-12-06) the star scored
+# 31.85 dB held out against 30.64-30.83, the vase 30.38 against 29.88-30.10, the pen 31.31
+# (31.06-31.30) and the ring 32.31 (31.95-32.67), relit +0.4 / +0.5 / +0.1 / 0 dB. A stiffer
+# 60 had cost the star 1.3 dB and the vase 1.1 dB (docs/benchmark.md).
+LARGE_STEPS_LAMBDA = 10.0
+
 # The silhouette term's weight per object pixel (geometry.mask_weight, see ``plan``): as much as
 # the image loss's. Measured on the Cycles benchmark's pen (round 9 otherwise, one run each):
 # mask_weight 1 / 10 / 30 / 100 scored 27.56 / 29.96 / 30.45 / 30.80 dB held out inside the
