@@ -41,10 +41,12 @@ HULL_KEEP_INSIDE = 2.0
 # Large-steps smoothing strength (geometry.large_steps.lambda): how far each vertex step spreads
 # over its neighbours. The schema's 20 rounded the benchmark star's 90-degree edges into bevels
 # a triangle row or two wide (the pixels within two of an edge held 43 % of its relit error);
-# at 10 (round 10 otherwise, one run each on the Cycles benchmark, 2026-12-06) the star scored
-# 31.85 dB held out against 30.64-30.83, the vase 30.38 against 29.88-30.10, the pen 31.31
-# (31.06-31.30) and the ring 32.31 (31.95-32.67), relit +0.4 / +0.5 / +0.1 / 0 dB. A stiffer
-# 60 had cost the star 1.3 dB and the vase 1.1 dB (docs/benchmark.md).
+# at 10 (round 10 otherwise, two runs each on the Cycles benchmark, 2026-12-06) the star scored
+# 31.85-31.87 dB held out against 30.64-30.78, the vase 30.38-30.82 against 29.88-30.10, the
+# ring 32.31-32.33 (31.95-32.67) and the pen 30.36-31.31 (31.06-31.30), relit +0.3 to +0.5 dB
+# on the ring, the star and the vase; both capture-benchmark objects kept their shapes and
+# gained 0.4-0.9 dB. A stiffer 60 had cost the star 1.3 dB and the vase 1.1 dB
+# (docs/benchmark.md).
 LARGE_STEPS_LAMBDA = 10.0
 
 # The silhouette term's weight per object pixel (geometry.mask_weight, see ``plan``): as much as
