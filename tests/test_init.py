@@ -83,6 +83,10 @@ def test_init_then_optimize_runs_to_the_end(dataset, tmp_path):
     assert summary["geometry"]["genus"] == summary["geometry"]["genus_at_start"]
     # geometry.texture.sun_at (opt-in): the hook ran, and summary.json says what it did.
     assert summary["sun"]["iteration"] == 4
+    # init's denoise_deg: the frozen shape was filtered, by a small fraction of its size.
+    denoised = summary["denoised"]
+    assert denoised["sigma_deg"] == 20 and 0 < denoised["moved_mean"] <= denoised["moved_max"]
+    assert denoised["moved_max"] < 0.05
 
 
 def test_template_parameters_and_errors(tmp_path):
@@ -172,6 +176,8 @@ def test_init_with_masks_writes_the_tuned_pipeline(dataset, tmp_path):
     assert texture.metallic.lr == pytest.approx(2 / 3 * rules.map_lr, abs=1e-3)
     # The maps are smoothed inside their charts (noise-driven texels would random-walk).
     assert texture.roughness.tv_weight == texture.metallic.tv_weight > texture.tv_weight > 0
+    # The shape's ripples are filtered out before it freezes (round 12, docs/benchmark.md).
+    assert texture.denoise_deg == 20
     assert run("check", cfg).exit_code == 0
 
 

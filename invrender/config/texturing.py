@@ -53,6 +53,14 @@ class TextureStage(Strict):
         True,
         description="start the maps baked from the material (false: from its mean, flat)",
     )
+    denoise_deg: float | None = Field(
+        None,
+        gt=0,
+        le=60,
+        description="before unwrapping, filter the frozen mesh's ripples: each face's normal "
+        "averaged with its neighbours' within about this angle (creases sharper than ~3x it "
+        "stay), vertices moved to fit (invrender/geometry/denoise.py); null: off",
+    )
     sun_at: int | None = Field(
         None,
         ge=1,

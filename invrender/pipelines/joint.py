@@ -12,7 +12,8 @@ baked into principled UV maps (base colour, roughness, metallic) on a new textur
 from then on those maps and the lighting are optimized; the geometry and material parts retire
 (their optimizer variables are removed), so the scene holds only exportable bitmaps. With
 ``geometry.texture.sun_at`` (opt-in), after that iteration the learned sky's brightest lobe is
-gathered into a sun (:mod:`invrender.scene.sun`).
+gathered into a sun (:mod:`invrender.scene.sun`). With ``geometry.texture.denoise_deg`` the
+mesh's ripples are filtered out (:mod:`invrender.geometry.denoise`) just before it freezes.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class JointPipeline(Pipeline):
         spec = ctx.config.geometry
         self.surface: TexturedSurface | None = None
         self.sun: dict[str, Any] | None = None  # what gather_sun moved (summary.json)
+        self.denoised: dict[str, Any] | None = None  # what denoise_frozen moved (summary.json)
         geo_keys = [k for k, c in self._category_of_key.items() if c == "geometry"]
         if spec is not None and spec.texture is not None and len(geo_keys) == 1:
             self.surface = TexturedSurface(spec.texture, geo_keys[0].rsplit(".", 1)[0])
@@ -211,6 +213,8 @@ class JointPipeline(Pipeline):
         assert isinstance(geometry, GeometryPipeline)
         mesh = next(iter(geometry.meshes.values()))
         mesh.vertices = current_vertices(mesh)
+        if self.surface.spec.denoise_deg is not None:
+            self.denoise_frozen(mesh, self.surface.spec.denoise_deg)
         mesh.anchor = mesh.vertices.copy()  # frozen: a resumed run restores this shape
         # Only this pipeline's own variables retire; the run's (exposure gains, camera
         # corrections) stay in the optimizer.
@@ -223,6 +227,26 @@ class JointPipeline(Pipeline):
         for key, value in self.surface.variables().items():
             opt[key] = value
         self.apply(opt)
+
+    def denoise_frozen(self, mesh: Any, sigma_deg: float) -> None:
+        """Filter the ripples out of the shape about to freeze, and write it into the scene so
+        that the shape's vertex normals (the textured mesh's shading normals) follow."""
+        import mitsuba as mi
+
+        from invrender.geometry.denoise import bilateral_denoise
+
+        before = mesh.vertices
+        mesh.vertices = bilateral_denoise(before, mesh.faces, sigma_deg=sigma_deg)
+        mesh.positions = mi.Float(mesh.vertices.astype(np.float32).ravel())  # what summaries read
+        self.ctx.params[mesh.key] = mesh.positions
+        self.ctx.params.update()
+        diagonal = float(np.linalg.norm(before.max(axis=0) - before.min(axis=0)))
+        moved = np.linalg.norm(mesh.vertices - before, axis=1) / max(diagonal, 1e-12)
+        self.denoised = {
+            "sigma_deg": sigma_deg,
+            "moved_mean": float(moved.mean()),  # fractions of the bounding-box diagonal
+            "moved_max": float(moved.max()),
+        }
 
     def _active_keys_after(self) -> set[str]:
         keep = {"geometry", "material"}
@@ -252,6 +276,8 @@ class JointPipeline(Pipeline):
             out.update(self.surface.summary(self.ctx.params))
         if self.sun is not None:
             out["sun"] = self.sun
+        if self.denoised is not None:
+            out["denoised"] = self.denoised
         return out
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -264,6 +290,8 @@ class JointPipeline(Pipeline):
             state.update({f"texture:{k}": v for k, v in self.surface.state_dict().items()})
         if self.sun is not None:  # a resumed run's summary still says where the sun went
             state["sun:json"] = np.array(json.dumps(self.sun))
+        if self.denoised is not None:
+            state["denoised:json"] = np.array(json.dumps(self.denoised))
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
@@ -274,6 +302,8 @@ class JointPipeline(Pipeline):
             )
         if "sun:json" in state:
             self.sun = json.loads(str(state["sun:json"]))
+        if "denoised:json" in state:
+            self.denoised = json.loads(str(state["denoised:json"]))
         if self.surface is not None:
             prefix = "texture:"
             texture = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
