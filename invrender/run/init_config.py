@@ -24,7 +24,6 @@ from invrender.errors import DataError
 from invrender.files import write_text
 from invrender.run.init_rules import (
     BASE_COLOR_TV,
-    DENOISE_DEG,
     EVAL_SPP,
     HULL_KEEP_INSIDE,
     LARGE_STEPS_LAMBDA,
@@ -334,10 +333,9 @@ def _geometry_section(rules: Rules, hull: bool, textured: bool, masks: bool, n_t
     )
     if textured:
         lines.append(
-            "  # After the shape: its ripples filtered out (denoise_deg: creases stay sharp), "
-            "xatlas UV atlas,"
+            "  # After the shape: xatlas UV atlas, mesh frozen, albedo grid baked into principled "
+            "UV maps,"
         )
-        lines.append("  # mesh frozen, albedo grid baked into principled UV maps,")
         lines.append(
             f"  # then base colour, roughness, metallic and specular optimized for "
             f"{rules.texture_iterations} iterations (map lrs from that length),"
@@ -355,8 +353,7 @@ def _geometry_section(rules: Rules, hull: bool, textured: bool, masks: bool, n_t
             f"{rules.texture_resolution}, lr: {rules.map_lr}, tv_weight: {BASE_COLOR_TV}, "
             f"roughness: {{init: 0.5, lr: {rules.map_lr}, tv_weight: {MAP_TV}, offset_lr: "
             f"{rules.map_lr}}}, metallic: {{init: 0.0, lr: {rules.metallic_lr}, tv_weight: "
-            f"{MAP_TV}, offset_lr: {rules.metallic_lr}}}, specular: 0.5, specular_lr: 0.01, "
-            f"denoise_deg: {DENOISE_DEG:g}}}"
+            f"{MAP_TV}, offset_lr: {rules.metallic_lr}}}, specular: 0.5, specular_lr: 0.01}}"
         )
     lines.append("  eval_every: 50   # genus, watertightness in metrics.csv")
     return "\n".join(lines) + "\n"

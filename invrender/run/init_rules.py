@@ -49,13 +49,6 @@ HULL_KEEP_INSIDE = 2.0
 # (docs/benchmark.md).
 LARGE_STEPS_LAMBDA = 10.0
 
-# The frozen mesh's ripples filtered out before the texture stage (geometry.texture.denoise_deg,
-# invrender/geometry/denoise.py): faces average their neighbours' normals within about this
-# angle, so a 90-degree crease stays sharp and ripples a few degrees deep go. The training views'
-# smooth learned sky hides such ripples; a sharp sun (relighting, Blender) makes them glint.
-# Measured: see docs/benchmark.md, round 12.
-DENOISE_DEG = 20.0
-
 # The silhouette term's weight per object pixel (geometry.mask_weight, see ``plan``): as much as
 # the image loss's. Measured on the Cycles benchmark's pen (round 9 otherwise, one run each):
 # mask_weight 1 / 10 / 30 / 100 scored 27.56 / 29.96 / 30.45 / 30.80 dB held out inside the
