@@ -54,26 +54,16 @@ def bilateral_denoise(
     n = normals
     for _ in range(normal_iterations):
         w = spatial * np.exp(-np.sum((n[i] - n[j]) ** 2, axis=1) / (2 * sigma_n**2))
-        acc = np.zeros_like(n)
-        for c in range(3):
-            acc[:, c] = np.bincount(i, weights=w * n[j, c], minlength=len(f))
-        acc += areas[:, None] * n
+        acc = coo_matrix((w, (i, j)), shape=(len(f), len(f))).tocsr() @ n + areas[:, None] * n
         n = acc / np.maximum(np.linalg.norm(acc, axis=1, keepdims=True), 1e-20)
-    incidence = coo_matrix(
-        (np.ones(3 * len(f)), (f.ravel(), np.repeat(np.arange(len(f)), 3))),
-        shape=(len(v), len(f)),
+    # corner c of face k is column 3k + c; the vertex it belongs to is its row
+    corners = coo_matrix(
+        (np.ones(3 * len(f)), (f.ravel(), np.arange(3 * len(f)))), shape=(len(v), 3 * len(f))
     ).tocsr()
-    count = np.maximum(np.asarray(incidence.sum(axis=1)).ravel(), 1.0)
+    count = np.maximum(np.asarray(corners.sum(axis=1)).ravel(), 1.0)
     for _ in range(vertex_iterations):
-        centroids = v[f].mean(axis=1)
         # each corner moves along its face's target normal onto the plane through the centroid
-        step = np.zeros((len(f), 3, 3))
-        for k in range(3):
-            d = np.sum(n * (centroids - v[f[:, k]]), axis=1)
-            step[:, k] = n * d[:, None]
-        moved = np.zeros_like(v)
-        for k in range(3):
-            for c in range(3):
-                moved[:, c] += np.bincount(f[:, k], weights=step[:, k, c], minlength=len(v))
-        v += moved / count[:, None]
+        to_centroid = v[f].mean(axis=1)[:, None, :] - v[f]
+        step = n[:, None, :] * np.einsum("fj,fcj->fc", n, to_centroid)[..., None]
+        v += (corners @ step.reshape(-1, 3)) / count[:, None]
     return v

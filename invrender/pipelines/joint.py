@@ -234,14 +234,14 @@ class JointPipeline(Pipeline):
         import mitsuba as mi
 
         from invrender.geometry.denoise import bilateral_denoise
+        from invrender.geometry.metrics import bbox_diagonal
 
         before = mesh.vertices
         mesh.vertices = bilateral_denoise(before, mesh.faces, sigma_deg=sigma_deg)
         mesh.positions = mi.Float(mesh.vertices.astype(np.float32).ravel())  # what summaries read
         self.ctx.params[mesh.key] = mesh.positions
         self.ctx.params.update()
-        diagonal = float(np.linalg.norm(before.max(axis=0) - before.min(axis=0)))
-        moved = np.linalg.norm(mesh.vertices - before, axis=1) / max(diagonal, 1e-12)
+        moved = np.linalg.norm(mesh.vertices - before, axis=1) / max(bbox_diagonal(before), 1e-12)
         self.denoised = {
             "sigma_deg": sigma_deg,
             "moved_mean": float(moved.mean()),  # fractions of the bounding-box diagonal
